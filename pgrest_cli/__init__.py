@@ -1,0 +1,1 @@
+"""pgrest command-line interface."""

@@ -1,0 +1,13 @@
+"""The `pgrest` command: a click group; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from pgrest_core import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="pgrest")
+def cli() -> None:
+    """pgrest: PostgREST's API as a Python compiler library."""

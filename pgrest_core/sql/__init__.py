@@ -1,0 +1,1 @@
+"""sql stage of pgrest."""
