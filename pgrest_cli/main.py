@@ -11,3 +11,13 @@ from pgrest_core import __version__
 @click.version_option(__version__, prog_name="pgrest")
 def cli() -> None:
     """pgrest: PostgREST's API as a Python compiler library."""
+
+
+def _register() -> None:
+    # Each subcommand module imports only what it needs; serve pulls in the runner lazily.
+    from pgrest_cli.translate import translate
+
+    cli.add_command(translate)
+
+
+_register()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
+# Usually a sentence; PGRST201 lists the candidate relationships as objects instead.
+Details: TypeAlias = str | list[dict[str, str]] | None
 
 class PgrstError(Exception):
     """An error with PostgREST's code, HTTP status and body."""
@@ -18,7 +20,7 @@ class PgrstError(Exception):
     code: str
     status: int
     message: str
-    details: str | None
+    details: Details
     hint: str | None
     headers: tuple[tuple[str, str], ...]
 
@@ -27,7 +29,7 @@ class PgrstError(Exception):
         code: str,
         status: int,
         message: str,
-        details: str | None = None,
+        details: Details = None,
         hint: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
@@ -134,6 +136,11 @@ def unsupported_method(method: str) -> ApiRequestError:
 
 def invalid_path() -> ApiRequestError:
     return ApiRequestError("PGRST125", 404, "Invalid path specified in request URL")
+
+
+def invalid_rpc_method(method: str) -> ApiRequestError:
+    """PGRST101: functions are called with GET, HEAD or POST only."""
+    return ApiRequestError("PGRST101", 405, f"Cannot use the {method} method on RPC")
 
 
 def aggregates_disabled() -> ApiRequestError:

@@ -1,0 +1,359 @@
+"""Plan a read: resolve the request's names against the schema cache into a `ReadPlan` tree.
+
+The plan says which relation each level reads, under which SQL alias, which columns it
+outputs, how embeds join to their parent, and the conditions, order and page of each level.
+Compiling a plan (sql/build_read.py) never fails; everything that can go wrong for a client
+goes wrong here or in parsing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pgrest_core import ast
+from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
+from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
+from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
+
+JSON_TYPES = frozenset({"json", "jsonb"})
+
+
+@dataclass(frozen=True, slots=True)
+class OutputField:
+    """A column (or computed field) in a level's output, with path, casts and aggregate."""
+
+    field: ast.Field
+    name: str  # the JSON key in the output
+    cast: str | None = None
+    aggregate: ast.Aggregate | None = None
+    aggregate_cast: str | None = None
+    wrap_to_json: bool = False  # a composite/array column walked with -> needs to_jsonb first
+    computed: QualifiedName | None = None  # a computed field: fn(row) instead of a column
+    star: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedPlan:
+    """A child level joined to its parent (a lateral subquery aggregated to JSON)."""
+
+    name: str  # the JSON key (alias or relation name); for spreads, used only in SQL
+    target: EmbedTarget
+    plan: ReadPlan
+    inner: bool
+    spread: bool
+    selected: bool = True  # False for `rel()` used only for filtering
+
+
+@dataclass(frozen=True, slots=True)
+class NullCheck:
+    """`rel=is.null` / `rel=not.is.null` on an embed: does the joined level have rows?"""
+
+    embed_alias: str
+    is_null: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedOrder:
+    """`order=rel(col).desc`: order the parent by a to-one embed's column."""
+
+    embed_alias: str
+    term: ast.OrderTerm
+
+
+PlanCondition = ast.Condition | NullCheck
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    relation: QualifiedName
+    alias: str  # SQL alias for this level's FROM item
+    fields: tuple[OutputField, ...]
+    embeds: tuple[EmbedPlan, ...] = ()
+    conditions: tuple[PlanCondition, ...] = ()
+    order: tuple[ast.OrderTerm | RelatedOrder, ...] = ()
+    limit: int | None = None
+    offset: int | None = None
+    column_types: tuple[tuple[str, str], ...] = ()  # (column, type) where known, for filters
+
+    def column_type(self, name: str) -> str | None:
+        for column, type_name in self.column_types:
+            if column == name:
+                return type_name
+        return None
+
+    @property
+    def has_aggregates(self) -> bool:
+        return any(f.aggregate is not None for f in self.fields)
+
+
+class _Aliases:
+    """Hands out unique SQL aliases: the relation name, suffixed when it is taken."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def new(self, name: str) -> str:
+        alias, n = name, 0
+        while alias in self.taken:
+            n += 1
+            alias = f"{name}_{n}"
+        self.taken.add(alias)
+        return alias
+
+
+def find_table(cache: SchemaCache | None, schema: str, name: str) -> Table | None:
+    """The table or view `schema.name`; raises PGRST205 when a cache is given and lacks it."""
+    if cache is None:
+        return None
+    table = cache.table(schema, name)
+    if table is None:
+        raise table_not_found(cache, schema, name)
+    return table
+
+
+def plan_read(
+    query: ast.QueryParams,
+    relation: QualifiedName,
+    cache: SchemaCache | None,
+    *,
+    aggregates_enabled: bool,
+) -> ReadPlan:
+    """The plan tree for reading `relation` with the query's select, conditions, order and pages."""
+    table = find_table(cache, relation.schema, relation.name)
+    select = query.select if query.select is not None else (ast.SelectField(ast.Field("*")),)
+    planner = _Planner(query, cache, aggregates_enabled)
+    return planner.level(relation, table, select, (), planner.aliases.new(relation.name))
+
+
+class _Planner:
+    def __init__(self, query: ast.QueryParams, cache: SchemaCache | None, aggregates_enabled: bool) -> None:
+        self.query = query
+        self.cache = cache
+        self.aggregates_enabled = aggregates_enabled
+        self.aliases = _Aliases()
+
+    def level(
+        self,
+        relation: QualifiedName,
+        table: Table | None,
+        select: tuple[ast.SelectItem, ...],
+        path: ast.EmbedPath,
+        alias: str,
+    ) -> ReadPlan:
+        fields: list[OutputField] = []
+        embeds: list[EmbedPlan] = []
+        for item in select:
+            if isinstance(item, ast.SelectField):
+                fields.append(self.output_field(item, table, relation))
+            else:
+                embeds.append(self.embed(item, relation, table, path))
+        conditions = self.conditions(path, embeds)
+        order = self.order(path, embeds)
+        limit, offset = self.page(path)
+        column_types = tuple((c.name, c.nominal_type or c.type) for c in table.columns) if table else ()
+        return ReadPlan(
+            relation=relation,
+            alias=alias,
+            fields=tuple(fields),
+            embeds=tuple(embeds),
+            conditions=conditions,
+            order=order,
+            limit=limit,
+            offset=offset,
+            column_types=column_types,
+        )
+
+    def output_field(self, item: ast.SelectField, table: Table | None, relation: QualifiedName) -> OutputField:
+        if item.aggregate is not None and not self.aggregates_enabled:
+            raise aggregates_disabled()
+        field = item.field
+        star = field.name == "*" and not field.json_path
+        computed = None
+        wrap = False
+        if table is not None and not star:
+            column = table.column(field.name)
+            if column is None and self.cache is not None:
+                computed = _computed_field(self.cache, relation, field.name)
+            if field.json_path:
+                type_name = (column.nominal_type or column.type) if column else None
+                wrap = type_name is not None and type_name not in JSON_TYPES
+        return OutputField(
+            field=field,
+            name=item.alias or _default_name(item),
+            cast=item.cast,
+            aggregate=item.aggregate,
+            aggregate_cast=item.aggregate_cast,
+            wrap_to_json=wrap,
+            computed=computed,
+            star=star and item.aggregate is None,
+        )
+
+    def embed(
+        self, item: ast.SelectEmbed, parent: QualifiedName, parent_table: Table | None, path: ast.EmbedPath
+    ) -> EmbedPlan:
+        if self.cache is None:
+            raise ApiRequestError(
+                "PGRST200",
+                400,
+                f"Could not find a relationship between '{parent.name}' and '{item.relation}' in the schema cache",
+                "Embedding needs a schema cache; pass --schema-file or use the bundled demo.",
+            )
+        target = resolve_embed(self.cache, parent, item.relation, item.hint)
+        child_table = self.cache.tables.get(target.relation)
+        name = item.alias or item.relation
+        child = self.level(
+            target.relation, child_table, item.select, path + (name,), self.aliases.new(target.relation.name)
+        )
+        return EmbedPlan(
+            name=name,
+            target=target,
+            plan=child,
+            inner=item.join == "inner",
+            spread=item.spread,
+            selected=bool(item.select) or item.spread,
+        )
+
+    def conditions(self, path: ast.EmbedPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
+        out: list[PlanCondition] = []
+        by_name = {e.name: e for e in embeds}
+        for scoped in self.query.conditions:
+            if scoped.path != path:
+                continue
+            condition = scoped.condition
+            if isinstance(condition, ast.Filter) and not condition.field.json_path:
+                embed = by_name.get(condition.field.name)
+                if embed is not None:
+                    out.append(_null_check(embed, condition))
+                    continue
+            out.append(condition)
+        return tuple(out)
+
+    def order(self, path: ast.EmbedPath, embeds: list[EmbedPlan]) -> tuple[ast.OrderTerm | RelatedOrder, ...]:
+        out: list[ast.OrderTerm | RelatedOrder] = []
+        by_name = {e.name: e for e in embeds}
+        for scoped in self.query.orders:
+            if scoped.path != path:
+                continue
+            for term in scoped.terms:
+                if term.relation is None:
+                    out.append(term)
+                    continue
+                embed = by_name.get(term.relation)
+                if embed is None:
+                    raise ApiRequestError(
+                        "PGRST108",
+                        400,
+                        f"'{term.relation}' is not an embedded resource in this request",
+                        None,
+                        f"Verify that '{term.relation}' is included in the 'select' query parameter.",
+                    )
+                if not embed.target.to_one:
+                    raise ApiRequestError(
+                        "PGRST118",
+                        400,
+                        f"A related order on '{term.relation}' is not possible",
+                        f"'{_last(path, self.query)}' and '{term.relation}' do not form a many-to-one "
+                        "or one-to-one relationship",
+                    )
+                out.append(RelatedOrder(embed.plan.alias, term))
+        return tuple(out)
+
+    def page(self, path: ast.EmbedPath) -> tuple[int | None, int | None]:
+        limit = offset = None
+        for scoped in self.query.ranges:
+            if scoped.path == path:
+                limit = scoped.limit if scoped.limit is not None else limit
+                offset = scoped.offset if scoped.offset is not None else offset
+        return limit, offset
+
+
+def _last(path: ast.EmbedPath, query: ast.QueryParams) -> str:
+    return path[-1] if path else "the parent"
+
+
+def _null_check(embed: EmbedPlan, condition: ast.Filter) -> NullCheck:
+    operation = condition.operation
+    if isinstance(operation, ast.Is) and operation.value in ("null", "not_null"):
+        is_null = (operation.value == "null") != condition.negated
+        return NullCheck(embed.plan.alias, is_null)
+    raise ApiRequestError(
+        "PGRST120",
+        400,
+        "Bad operator on the '" + embed.name + "' embedded resource",
+        "Only is null or not is null filters are allowed on embedded resources",
+    )
+
+
+def _default_name(item: ast.SelectField) -> str:
+    """The JSON key PostgREST gives a select item: last path key, the aggregate, or the column."""
+    if item.aggregate is not None:
+        return item.aggregate.value if item.field.name == "*" or not item.alias else item.alias
+    for step in reversed(item.field.json_path):
+        if isinstance(step.key, str):
+            return step.key
+    return item.field.name
+
+
+def _computed_field(cache: SchemaCache, relation: QualifiedName, name: str) -> QualifiedName | None:
+    for routine in cache.computed_fields.get(relation, ()):
+        if routine.name == name:
+            return routine.qualified_name
+    return None
+
+
+def check_embed_filters(query: ast.QueryParams, plan: ReadPlan) -> None:
+    """PGRST108: conditions, orders and pages on an embed path that the select does not have."""
+    known = set(_embed_paths(plan, ()))
+    for path in [c.path for c in query.conditions] + [o.path for o in query.orders] + [
+        r.path for r in query.ranges
+    ]:
+        if path and path not in known:
+            name = path[-1]
+            raise ApiRequestError(
+                "PGRST108",
+                400,
+                f"'{name}' is not an embedded resource in this request",
+                None,
+                f"Verify that '{name}' is included in the 'select' query parameter.",
+            )
+
+
+def _embed_paths(plan: ReadPlan, path: ast.EmbedPath) -> list[ast.EmbedPath]:
+    out = [path]
+    for embed in plan.embeds:
+        out.extend(_embed_paths(embed.plan, path + (embed.name,)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The rows a response shows: `offset` and at most `limit` (None: all)."""
+
+    offset: int = 0
+    limit: int | None = None
+
+
+def top_level_page(
+    query_limit: int | None,
+    query_offset: int | None,
+    header: ast.RangeHeader | None,
+    max_rows: int | None,
+) -> Page:
+    """Intersect the `Range` header with `limit`/`offset`, then cap at db-max-rows."""
+    lo, hi = 0, None  # rows lo .. hi-1; hi None: unbounded
+    if header is not None:
+        lo = header.offset
+        hi = None if header.limit is None else header.offset + header.limit
+    if query_offset is not None or query_limit is not None:
+        q_lo = query_offset or 0
+        q_hi = None if query_limit is None else q_lo + query_limit
+        lo = max(lo, q_lo)
+        hi = q_hi if hi is None else (hi if q_hi is None else min(hi, q_hi))
+    limit = None if hi is None else max(hi - lo, 0)
+    if max_rows is not None:
+        limit = max_rows if limit is None else min(limit, max_rows)
+    if header is not None and header.limit is not None and header.limit <= 0:
+        raise invalid_range(
+            "The lower boundary must be lower than or equal to the upper boundary in the Range header."
+        )
+    return Page(lo, limit)

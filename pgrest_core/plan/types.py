@@ -1,0 +1,64 @@
+"""What the compile and respond stages need to know: the result of planning a request.
+
+A `Prepared` request is one SQL statement (text + params kept together in a `Fragment`) plus
+the `ResponseRecipe` that turns its one result row into an HTTP response. The statement always
+returns exactly one row with the columns named in `RESULT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pgrest_core.sql.fragment import Fragment
+
+# The one row every main statement returns, in this order.
+RESULT_COLUMNS = ("total_count", "page_count", "body", "response_headers", "response_status")
+
+CountMethod = Literal["exact", "planned", "estimated"]
+BodyFormat = Literal["json", "object", "csv", "text", "plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecipe:
+    """How to turn the result row into status, headers and body."""
+
+    content_type: str  # e.g. "application/json; charset=utf-8"
+    body_format: BodyFormat
+    success_status: int = 200
+    offset: int = 0  # first row of the page, for Content-Range
+    count: CountMethod | None = None
+    head: bool = False  # HEAD: headers only
+    range_requested: bool = False  # a Range header or limit/offset asked for a page
+    max_rows: int | None = None
+    preference_applied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request ready to run: one statement, its transaction mode, and its response recipe."""
+
+    statement: Fragment
+    recipe: ResponseRecipe
+    read_only: bool = True
+    # For `count=planned|estimated`: a statement whose EXPLAIN gives the row estimate.
+    count_statement: Fragment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """The one row the main statement returns (see RESULT_COLUMNS)."""
+
+    total_count: int | None
+    page_count: int
+    body: str | None
+    response_headers: str | None = None
+    response_status: str | None = None
+    planned_count: int | None = None  # filled by the runner from EXPLAIN when asked
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes

@@ -1,0 +1,95 @@
+"""Respond: the statement's one result row + the recipe -> status, headers and body."""
+
+from __future__ import annotations
+
+import json
+
+from pgrest_core.errors import ApiRequestError, invalid_range
+from pgrest_core.plan.types import Response, ResponseRecipe, ResultRow
+
+
+def content_range(offset: int, page_count: int, total: int | None) -> str:
+    """`0-9/100`, `0-9/*`, or `*/100` for an empty page."""
+    total_text = "*" if total is None else str(total)
+    if page_count <= 0:
+        return f"*/{total_text}"
+    return f"{offset}-{offset + page_count - 1}/{total_text}"
+
+
+def _total(recipe: ResponseRecipe, row: ResultRow) -> int | None:
+    if recipe.count == "exact":
+        return row.total_count
+    if recipe.count == "planned":
+        return row.planned_count
+    if recipe.count == "estimated":
+        # Exact while the result is small (within db-max-rows), the planner's estimate beyond it.
+        if row.total_count is not None and (recipe.max_rows is None or row.total_count <= recipe.max_rows):
+            return row.total_count
+        return row.planned_count if row.planned_count is not None else row.total_count
+    return None
+
+
+def _guc_headers(raw: str | None) -> list[tuple[str, str]]:
+    """`response.headers`: a JSON array of single-key objects with string values (else PGRST111)."""
+    if raw is None:
+        return []
+    error = ApiRequestError(
+        "PGRST111",
+        500,
+        "response.headers guc must be a JSON array composed of objects with a single key and a string value",
+    )
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise error from None
+    if not isinstance(parsed, list):
+        raise error
+    out: list[tuple[str, str]] = []
+    for item in parsed:
+        if not isinstance(item, dict) or len(item) != 1:
+            raise error
+        ((name, value),) = item.items()
+        if not isinstance(value, str):
+            raise error
+        out.append((name, value))
+    return out
+
+
+def _guc_status(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        status = int(raw)
+    except ValueError:
+        status = 0
+    if not 100 <= status <= 599:
+        raise ApiRequestError("PGRST112", 500, "response.status guc must be a valid status code")
+    return status
+
+
+def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
+    total = _total(recipe, row)
+    page = row.page_count
+    if recipe.body_format == "object" and page != 1:
+        raise ApiRequestError(
+            "PGRST116",
+            406,
+            "Cannot coerce the result to a single JSON object",
+            f"The result contains {page} rows",
+        )
+    status = recipe.success_status
+    if total is not None and recipe.offset > total:
+        raise invalid_range(f"An offset of {recipe.offset} was requested, but there are only {total} rows.")
+    if total is not None and page < total and recipe.body_format != "object":
+        status = 206
+    headers: list[tuple[str, str]] = [("Content-Type", recipe.content_type)]
+    if recipe.body_format != "plan":
+        headers.append(("Content-Range", content_range(recipe.offset, page, total)))
+    if recipe.preference_applied:
+        headers.append(("Preference-Applied", ", ".join(recipe.preference_applied)))
+    extra = _guc_headers(row.response_headers)
+    override = _guc_status(row.response_status)
+    names = {name.lower() for name, _ in extra}
+    headers = [(n, v) for n, v in headers if n.lower() not in names] + extra
+    body = b"" if recipe.head or row.body is None else row.body.encode()
+    return Response(override or status, tuple(headers), body)

@@ -1,0 +1,315 @@
+"""Compile a `ReadPlan` into SQL: one SELECT per level, embeds as lateral subqueries.
+
+Every level selects exactly the keys of its JSON output, so the level above can aggregate its
+rows straight to JSON (`json_agg` for to-many, `row_to_json` for to-one). Request values only
+ever enter through `param`; names through `ident`; JSON path keys and casts are part of the
+statement's shape and are written as quoted literals and checked type names.
+"""
+
+from __future__ import annotations
+
+from pgrest_core import ast
+from pgrest_core.plan.read import EmbedPlan, NullCheck, OutputField, PlanCondition, ReadPlan, RelatedOrder
+from pgrest_core.schema.model import ComputedRelationship, Relationship
+from pgrest_core.sql.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
+
+_BINARY_OPERATORS = {
+    ast.Operator.EQ: "=",
+    ast.Operator.NEQ: "<>",
+    ast.Operator.GT: ">",
+    ast.Operator.GTE: ">=",
+    ast.Operator.LT: "<",
+    ast.Operator.LTE: "<=",
+    ast.Operator.LIKE: "LIKE",
+    ast.Operator.ILIKE: "ILIKE",
+    ast.Operator.MATCH: "~",
+    ast.Operator.IMATCH: "~*",
+    ast.Operator.ISDISTINCT: "IS DISTINCT FROM",
+    ast.Operator.CS: "@>",
+    ast.Operator.CD: "<@",
+    ast.Operator.OV: "&&",
+    ast.Operator.SL: "<<",
+    ast.Operator.SR: ">>",
+    ast.Operator.NXL: "&<",
+    ast.Operator.NXR: "&>",
+    ast.Operator.ADJ: "-|-",
+}
+_TSQUERY_FUNCTIONS = {
+    ast.Operator.FTS: "to_tsquery",
+    ast.Operator.PLFTS: "plainto_tsquery",
+    ast.Operator.PHFTS: "phraseto_tsquery",
+    ast.Operator.WFTS: "websearch_to_tsquery",
+}
+_IS_KEYWORDS = {
+    "null": "NULL",
+    "not_null": "NOT NULL",
+    "true": "TRUE",
+    "false": "FALSE",
+    "unknown": "UNKNOWN",
+}
+_LIKE = (ast.Operator.LIKE, ast.Operator.ILIKE)
+
+
+def string_literal(text: str) -> str:
+    """A SQL string literal for shape-level text (JSON path keys), never for request values."""
+    if "\x00" in text:
+        raise ValueError("NUL in literal")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def array_literal(values: tuple[str, ...]) -> str:
+    """`{"a","b"}`: one text parameter PostgreSQL casts to the column's array type."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
+
+
+# --- expressions -----------------------------------------------------------------------------
+
+
+def json_path(base: Fragment, path: tuple[ast.JsonStep, ...]) -> Fragment:
+    text = base.text
+    for step in path:
+        if isinstance(step.key, int):
+            key = str(step.key) if step.key >= 0 else f"({step.key})"
+        else:
+            key = string_literal(step.key)
+        text += step.arrow + key
+    return Fragment(text, base.params)
+
+
+def column_expr(alias: str, field: ast.Field, *, wrap_to_json: bool = False) -> Fragment:
+    base = ident(alias, field.name)
+    if not field.json_path:
+        return base
+    if wrap_to_json:
+        base = sql("to_jsonb(") + base + sql(")")
+    return json_path(base, field.json_path)
+
+
+def _needs_wrap(plan: ReadPlan, field: ast.Field) -> bool:
+    if not field.json_path:
+        return False
+    type_name = plan.column_type(field.name)
+    return type_name is not None and type_name not in ("json", "jsonb")
+
+
+def filter_lhs(plan: ReadPlan, field: ast.Field) -> Fragment:
+    return column_expr(plan.alias, field, wrap_to_json=_needs_wrap(plan, field))
+
+
+def cast(expr: Fragment, type_name: str | None) -> Fragment:
+    if type_name is None:
+        return expr
+    return sql("(") + expr + sql(")::" + literal_type(type_name))
+
+
+def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
+    if out.star:
+        return sql(ident(plan.alias).text + ".*")
+    if out.aggregate is not None and out.field.name == "*":
+        expr = sql("pg_catalog.count(*)")
+    else:
+        if out.computed is not None:
+            expr = ident(out.computed.schema, out.computed.name) + sql("(") + ident(plan.alias) + sql(")")
+            expr = json_path(expr, out.field.json_path)
+        else:
+            expr = column_expr(plan.alias, out.field, wrap_to_json=out.wrap_to_json)
+        expr = cast(expr, out.cast)
+        if out.aggregate is not None:
+            expr = sql(out.aggregate.value + "(") + expr + sql(")")
+    return cast(expr, out.aggregate_cast) if out.aggregate is not None else expr
+
+
+# --- conditions ------------------------------------------------------------------------------
+
+
+def operation_sql(lhs: Fragment, operation: ast.Operation, column_type: str | None) -> Fragment:
+    if isinstance(operation, ast.Compare):
+        value = operation.value
+        if operation.operator in _LIKE:
+            value = value.replace("*", "%")
+        return lhs + sql(f" {_BINARY_OPERATORS[operation.operator]} ") + param(value)
+    if isinstance(operation, ast.Quantified):
+        values = operation.values
+        if operation.operator in _LIKE:
+            values = tuple(v.replace("*", "%") for v in values)
+        keyword = "ANY" if operation.quantifier == "any" else "ALL"
+        operator = _BINARY_OPERATORS[operation.operator]
+        return lhs + sql(f" {operator} {keyword}(") + param(array_literal(values)) + sql(")")
+    if isinstance(operation, ast.In):
+        return lhs + sql(" = ANY(") + param(array_literal(operation.values)) + sql(")")
+    if isinstance(operation, ast.Is):
+        return lhs + sql(" IS " + _IS_KEYWORDS[operation.value])
+    # Full-text search: non-tsvector columns are converted with the same language.
+    function = _TSQUERY_FUNCTIONS[operation.operator]
+    language = param(operation.language) + sql("::regconfig, ") if operation.language is not None else EMPTY
+    if column_type is not None and column_type != "tsvector":
+        lhs = sql("to_tsvector(") + language + lhs + sql(")")
+    return lhs + sql(f" @@ {function}(") + language + param(operation.value) + sql(")")
+
+
+def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
+    if isinstance(condition, NullCheck):
+        test = " IS NULL" if condition.is_null else " IS NOT NULL"
+        return ident(condition.embed_alias, "body") + sql(test)
+    if isinstance(condition, ast.Filter):
+        column_type = None if condition.field.json_path else plan.column_type(condition.field.name)
+        expr = operation_sql(filter_lhs(plan, condition.field), condition.operation, column_type)
+    else:
+        glue = " AND " if condition.operator == "and" else " OR "
+        expr = sql("(") + join(glue, (condition_sql(plan, c) for c in condition.children)) + sql(")")
+    return sql("NOT (") + expr + sql(")") if condition.negated else expr
+
+
+# --- order and page --------------------------------------------------------------------------
+
+
+def order_term_sql(plan: ReadPlan, term: ast.OrderTerm | RelatedOrder) -> Fragment:
+    if isinstance(term, RelatedOrder):
+        # A to-one embed's row is JSON; jsonb orders numbers as numbers and text as text.
+        base = sql("(") + ident(term.embed_alias, "body") + sql("::jsonb)")
+        expr = json_path(base, (ast.JsonStep("->", term.term.field.name),) + term.term.field.json_path)
+        term_ast = term.term
+    else:
+        expr = filter_lhs(plan, term.field)
+        term_ast = term
+    if term_ast.direction is not None:
+        expr = expr + sql(" " + term_ast.direction.upper())
+    if term_ast.nulls is not None:
+        expr = expr + sql(" NULLS " + term_ast.nulls.upper())
+    return expr
+
+
+def page_sql(limit: int | None, offset: int | None) -> Fragment:
+    out = EMPTY
+    if limit is not None:
+        out = out + sql(" LIMIT ") + param(limit)
+    if offset:
+        out = out + sql(" OFFSET ") + param(offset)
+    return out
+
+
+# --- levels ----------------------------------------------------------------------------------
+
+
+def _join_conditions(embed: EmbedPlan, parent_alias: str) -> tuple[Fragment, Fragment]:
+    """(extra FROM items, WHERE condition) tying an embed's rows to its parent row."""
+    child = embed.plan.alias
+    rel = embed.target.relationship
+    if isinstance(rel, ComputedRelationship):
+        return EMPTY, EMPTY
+    assert isinstance(rel, Relationship)
+    if rel.junction is None:
+        pairs = (ident(child, target) + sql(" = ") + ident(parent_alias, source) for source, target in rel.columns)
+        return EMPTY, join(" AND ", pairs)
+    j = rel.junction
+    junction_alias = child + "_junction"
+    on = join(
+        " AND ",
+        (ident(junction_alias, jcol) + sql(" = ") + ident(child, tcol) for tcol, jcol in j.target_columns),
+    )
+    from_items = (
+        sql(" INNER JOIN ") + ident(j.table.schema, j.table.name) + sql(" AS ") + ident(junction_alias)
+        + sql(" ON ") + on
+    )
+    where = join(
+        " AND ",
+        (ident(junction_alias, jcol) + sql(" = ") + ident(parent_alias, scol) for scol, jcol in j.source_columns),
+    )
+    return from_items, where
+
+
+def _from_item(plan: ReadPlan, embed: EmbedPlan | None, parent_alias: str | None) -> Fragment:
+    if embed is not None and isinstance(embed.target.relationship, ComputedRelationship):
+        fn = embed.target.relationship.function
+        assert parent_alias is not None
+        return ident(fn.schema, fn.name) + sql("(") + ident(parent_alias) + sql(") AS ") + ident(plan.alias)
+    return ident(plan.relation.schema, plan.relation.name) + sql(" AS ") + ident(plan.alias)
+
+
+def spread_names(plan: ReadPlan) -> list[str]:
+    """The output keys a spread level lifts into its parent."""
+    names = [f.name for f in plan.fields if not f.star]
+    for embed in plan.embeds:
+        if embed.spread:
+            names.extend(spread_names(embed.plan))
+        elif embed.selected:
+            names.append(embed.name)
+    return names
+
+
+def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str]]:
+    """(expression, output key) pairs an embed adds to its parent's select list."""
+    lateral = embed.plan.alias + "_lateral"
+    if embed.spread:
+        return [(ident(lateral, name), name) for name in spread_names(embed.plan)]
+    body = ident(lateral, "body")
+    if not embed.target.to_one:
+        body = sql("coalesce(") + body + sql(", '[]')")
+    return [(body, embed.name)]
+
+
+def _embed_join(embed: EmbedPlan, parent_alias: str) -> Fragment:
+    lateral = embed.plan.alias + "_lateral"
+    inner = level_sql(embed.plan, embed=embed, parent_alias=parent_alias)
+    row = ident("pgrst_row")
+    if embed.spread and embed.target.to_one:
+        subquery = inner
+    elif embed.spread:
+        columns = (
+            sql("json_agg(") + row + sql(".") + ident(name) + sql(") AS ") + ident(name)
+            for name in spread_names(embed.plan)
+        )
+        subquery = sql("SELECT ") + join(", ", columns) + sql(" FROM (") + inner + sql(") AS ") + row
+        subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
+    elif embed.target.to_one:
+        subquery = sql("SELECT row_to_json(") + row + sql(") AS \"body\" FROM (") + inner + sql(") AS ") + row
+    else:
+        subquery = sql("SELECT json_agg(") + row + sql(") AS \"body\" FROM (") + inner + sql(") AS ") + row
+        subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
+    kind = " INNER JOIN LATERAL (" if embed.inner else " LEFT JOIN LATERAL ("
+    return sql(kind) + subquery + sql(") AS ") + ident(lateral) + sql(" ON TRUE")
+
+
+def level_sql(
+    plan: ReadPlan,
+    *,
+    embed: EmbedPlan | None = None,
+    parent_alias: str | None = None,
+    count_only: bool = False,
+) -> Fragment:
+    """One level's SELECT; `count_only` keeps FROM and WHERE and drops output, order and page."""
+    outputs: list[Fragment] = []
+    group_by: list[Fragment] = []
+    for out in plan.fields:
+        expr = output_expr(plan, out)
+        outputs.append(expr if out.star else expr + sql(" AS ") + ident(out.name))
+        if out.aggregate is None:
+            group_by.append(expr)
+    joins = EMPTY
+    for child in plan.embeds:
+        joins = joins + _embed_join(child, plan.alias)
+        if child.selected:
+            for expr, name in _embed_outputs(child):
+                outputs.append(expr + sql(" AS ") + ident(name))
+                group_by.append(expr)
+
+    where: list[Fragment] = []
+    extra_from = EMPTY
+    if embed is not None and parent_alias is not None:
+        extra_from, tie = _join_conditions(embed, parent_alias)
+        if tie.text:
+            where.append(tie)
+    where.extend(condition_sql(plan, c) for c in plan.conditions)
+
+    select_list = sql("1") if count_only else join(", ", outputs) if outputs else sql("NULL")
+    out = sql("SELECT ") + select_list + sql(" FROM ") + _from_item(plan, embed, parent_alias) + extra_from + joins
+    if where:
+        out = out + sql(" WHERE ") + join(" AND ", where)
+    if count_only:
+        return out
+    if plan.has_aggregates and group_by:
+        out = out + sql(" GROUP BY ") + join(", ", group_by)
+    if plan.order:
+        out = out + sql(" ORDER BY ") + join(", ", (order_term_sql(plan, t) for t in plan.order))
+    return out + page_sql(plan.limit, plan.offset)
