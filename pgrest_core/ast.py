@@ -253,7 +253,9 @@ class MediaType:
 
     @property
     def essence(self) -> str:
-        return f"{self.type}/{self.subtype}"
+        # An unparseable Accept piece (`undefined`) is kept whole in `type` with an empty
+        # subtype, so a 406 can name it as the client wrote it.
+        return f"{self.type}/{self.subtype}" if self.subtype else self.type
 
     def param(self, name: str) -> str | None:
         for key, value in self.params:

