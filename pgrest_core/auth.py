@@ -206,12 +206,12 @@ def _optional_str(obj: Mapping[str, Any], name: str) -> str | None:
 
 # Which PyJWT algorithm reads a JWK's key material; the key's own `alg` may be one PyJWT does not
 # know (an `enc` key's "RSA-OAEP"), and does not restrict which algorithms it verifies here.
-_LOADING_ALGORITHM: Mapping[str, str] = {"oct": "HS256", "RSA": "RS256", "OKP": EDDSA}
+_LOADING_ALGORITHM: Mapping[str, str] = {"RSA": "RS256", "OKP": EDDSA}
 _LOADING_ALGORITHM_BY_CURVE: Mapping[str, str] = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 
 
-def _load_jwk(obj: dict[str, Any]) -> bytes | VerifyingKey:
-    """The key material of an `oct`, `RSA`, `EC` or `OKP` JWK, through PyJWT; ValueError if bad."""
+def _load_jwk(obj: dict[str, Any]) -> VerifyingKey:
+    """The key of an `RSA`, `EC` or `OKP` JWK, read by PyJWT; ValueError if unusable."""
     kty = obj["kty"]
     if kty == "EC":
         algorithm = _LOADING_ALGORITHM_BY_CURVE.get(str(obj.get("crv")))
@@ -226,13 +226,13 @@ def _load_jwk(obj: dict[str, Any]) -> bytes | VerifyingKey:
     return _public_part(material)
 
 
-def _public_part(material: Any) -> bytes | VerifyingKey:
-    """Bytes for a symmetric key; the public key of a private one (a JWK may carry `d`)."""
+def _public_part(material: object) -> VerifyingKey:
+    """The key itself, or the public key of a private one (a JWK may carry `d`)."""
     if isinstance(material, _PRIVATE_KEY_TYPES):
         material = material.public_key()
-    if isinstance(material, bytes | _VERIFYING_KEY_TYPES):
+    if isinstance(material, _VERIFYING_KEY_TYPES):
         return material
-    raise ValueError(f"not a verification key: {type(material).__name__}")
+    raise ValueError(f"not a signature verification key: {type(material).__name__}")
 
 
 def _parse_jwk(obj: Any) -> Jwk:
@@ -254,10 +254,7 @@ def _parse_jwk(obj: Any) -> Jwk:
         return HmacKey(_b64url_decode(k), kid, use, alg)
     if kty not in ("RSA", "EC", "OKP"):
         return OtherKey(kty, kid, use, alg)
-    material = _load_jwk(obj)
-    if isinstance(material, bytes):
-        raise ValueError(f"a {kty} key cannot be symmetric")
-    return PublicKey(material, kid, use, alg)
+    return PublicKey(_load_jwk(obj), kid, use, alg)
 
 
 def _parse_json_keys(secret: bytes) -> tuple[Jwk, ...] | None:
@@ -283,15 +280,12 @@ def _parse_pem_key(secret: bytes) -> PublicKey:
     """A PEM public key (SPKI or PKCS #1 RSA) or X.509 certificate; ConfigError if unusable."""
     try:
         if b"-----BEGIN CERTIFICATE-----" in secret:
-            material: Any = load_pem_x509_certificate(secret).public_key()
+            material: object = load_pem_x509_certificate(secret).public_key()
         else:
             material = load_pem_public_key(secret)
-        key = _public_part(material)
+        return PublicKey(_public_part(material), use="sig")
     except (ValueError, UnsupportedAlgorithm) as error:
         raise ConfigError(f"Invalid value for 'jwt-secret': not a usable PEM public key ({error})") from None
-    if isinstance(key, bytes):  # unreachable: PEM holds no symmetric keys
-        raise ConfigError("Invalid value for 'jwt-secret': not a usable PEM public key")
-    return PublicKey(key, use="sig")
 
 
 def _decode_base64_secret(secret: str) -> bytes:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
+import hmac
 import json
-import random
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import jwt as pyjwt
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.x509.oid import NameOID
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from pgrest_core import auth
 from pgrest_core.auth import (
@@ -23,8 +33,8 @@ from pgrest_core.auth import (
     parse_jwt_keys,
 )
 from pgrest_core.config import ConfigError, Settings
-from pgrest_core.jspath import parse_jspath
 from pgrest_core.errors import JwtError
+from pgrest_core.jspath import parse_jspath
 
 # Tokens minted here use short HMAC keys on purpose (PostgREST accepts them in JWKs).
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -230,8 +240,6 @@ def test_payload_that_is_not_an_object(payload: bytes) -> None:
     key = SECRET.encode()
     header = b64url(b'{"alg":"HS256","typ":"JWT"}')
     signing_input = f"{header}.{b64url(payload)}".encode()
-    import hmac
-
     signature = b64url(hmac.new(key, signing_input, hashlib.sha256).digest())
     error = fails(authenticator(), f"Bearer {signing_input.decode()}.{signature}")
     assert (error.code, error.status, error.message) == ("PGRST303", 401, "Parsing claims failed")
@@ -352,22 +360,40 @@ def test_unread_secret_file_is_refused() -> None:
 
 def test_key_parsing() -> None:
     assert parse_jwt_keys(SECRET) == (HmacKey(SECRET.encode(), use="sig", alg="HS256"),)
+    rsa_public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     keys = parse_jwt_keys(
         json.dumps(
             {
                 "keys": [
                     {"kty": "oct", "k": b64url(b"k" * 8), "kid": "1", "alg": "HS512"},
-                    {"kty": "RSA", "n": b64url(b"\x01\x00\x01"), "e": "AQAB", "use": "sig"},
-                    {"kty": "EC", "crv": "P-256", "x": "a", "y": "b"},
+                    {**RSAAlgorithm.to_jwk(rsa_public, as_dict=True), "use": "sig"},
+                    {"kty": "XYZ", "kid": "future"},
                 ]
             }
         )
     )
     assert keys == (
         HmacKey(b"kkkkkkkk", kid="1", alg="HS512"),
-        RsaPublicKey(65537, 65537, use="sig"),
-        OtherKey("EC"),
+        PublicKey(rsa_public, use="sig"),
+        OtherKey("XYZ", kid="future"),
     )
+    assert keys[1].algorithms == {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+    assert keys[2].algorithms == frozenset()
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    [
+        {"kty": "RSA", "n": b64url(b"\x01\x00\x01"), "e": "AQAB"},  # e >= n
+        {"kty": "EC", "crv": "P-256", "x": "a", "y": "b"},  # not a point
+        {"kty": "EC", "crv": "P-999", "x": "a", "y": "b"},
+        {"kty": "OKP", "crv": "X25519", "x": b64url(b"x" * 32)},  # an encryption curve
+    ],
+)
+def test_unusable_jwk_makes_the_secret_a_plain_one(bad_key: dict[str, str]) -> None:
+    """As PostgREST: text that does not decode as a JWK(S) is an HMAC secret, if long enough."""
+    text = json.dumps({"keys": [bad_key]})
+    assert parse_jwt_keys(text) == (HmacKey(text.encode(), use="sig", alg="HS256"),)
 
 
 def _oct(secret: bytes, **fields: str) -> dict[str, str]:
@@ -408,7 +434,7 @@ def test_encryption_keys_never_verify() -> None:
     )
 
 
-# --- RSA -------------------------------------------------------------------------------------
+# --- the corpus's RSA key -------------------------------------------------------------------
 
 # The conformance corpus's RS256 case (AsymmetricJwtSpec): a public JWK and a token it signed.
 CORPUS_RSA_JWK = {
@@ -444,98 +470,203 @@ def test_corpus_rs256_token(secret: dict[str, Any]) -> None:
     assert fails(a, "Bearer " + mint({"role": "r"})).details == "No suitable key was found to decode the JWT"
 
 
-def _probable_prime(bits: int, rng: random.Random) -> int:
-    while True:
-        candidate = rng.getrandbits(bits) | (1 << (bits - 1)) | 1
-        if all(candidate % p for p in (3, 5, 7, 11, 13, 17, 19, 23, 29, 31)) and _miller_rabin(
-            candidate, rng
-        ):
-            return candidate
+# --- asymmetric keys made by `cryptography`, tokens signed by PyJWT ----------------------------
 
-
-def _miller_rabin(n: int, rng: random.Random, rounds: int = 20) -> bool:
-    d, r = n - 1, 0
-    while d % 2 == 0:
-        d, r = d // 2, r + 1
-    for _ in range(rounds):
-        x = pow(rng.randrange(2, n - 1), d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(r - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
+PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | Ed25519PrivateKey | Ed448PrivateKey
 
 
 @pytest.fixture(scope="module")
-def rsa_key() -> tuple[int, int, int]:
-    """(n, e, d) of a 1024-bit test key, made with integer arithmetic only."""
-    rng = random.Random(20240601)
-    e = 65537
-    while True:
-        p, q = _probable_prime(512, rng), _probable_prime(512, rng)
-        phi = (p - 1) * (q - 1)
-        if p != q and phi % e:
-            return p * q, e, pow(e, -1, phi)
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-_DIGEST_INFO = {
-    "RS256": ("sha256", "3031300d060960864801650304020105000420"),
-    "RS384": ("sha384", "3041300d060960864801650304020205000430"),
-    "RS512": ("sha512", "3051300d060960864801650304020305000440"),
-}
+@pytest.fixture(scope="module")
+def ec_keys() -> dict[str, ec.EllipticCurvePrivateKey]:
+    """A key per curve, by the algorithm that curve signs."""
+    curves = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
+    return {alg: ec.generate_private_key(curve) for alg, curve in curves.items()}
 
 
-def rsa_sign(claims: dict[str, Any], key: tuple[int, int, int], alg: str, kid: str | None = None) -> str:
-    n, _, d = key
-    header = {"alg": alg, "typ": "JWT", **({"kid": kid} if kid else {})}
-    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
-    hash_name, prefix = _DIGEST_INFO[alg]
-    digest = bytes.fromhex(prefix) + hashlib.new(hash_name, signing_input.encode()).digest()
-    size = (n.bit_length() + 7) // 8
-    encoded = b"\x00\x01" + b"\xff" * (size - len(digest) - 3) + b"\x00" + digest
-    signature = pow(int.from_bytes(encoded, "big"), d, n).to_bytes(size, "big")
-    return f"{signing_input}.{b64url(signature)}"
+def sign(claims: dict[str, Any], key: PrivateKey, alg: str, kid: str | None = None) -> str:
+    return pyjwt.encode(claims, key, algorithm=alg, headers={"kid": kid} if kid else None)
 
 
-def _rsa_jwk(key: tuple[int, int, int], **fields: str) -> dict[str, str]:
-    n, e, _ = key
-    return {
-        "kty": "RSA",
-        "n": b64url(n.to_bytes((n.bit_length() + 7) // 8, "big")),
-        "e": b64url(e.to_bytes(3, "big")),
-        **fields,
-    }
+def public_jwk(key: PrivateKey, **fields: str) -> dict[str, Any]:
+    """The public half of a key as a JWK, written by PyJWT."""
+    public = key.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+    else:
+        jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
+    return {**jwk, **fields}
 
 
-@pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512"])
-def test_rsa_algorithms(rsa_key: tuple[int, int, int], alg: str) -> None:
-    a = authenticator(jwt_secret=json.dumps(_rsa_jwk(rsa_key)))
-    assert a.authenticate("Bearer " + rsa_sign({"role": alg}, rsa_key, alg), now=NOW).role == alg
-
-
-def test_rsa_and_hmac_keys_in_one_set(rsa_key: tuple[int, int, int]) -> None:
-    hmac_key = b"the hmac key"
-    secret = json.dumps({"keys": [_oct(hmac_key), _rsa_jwk(rsa_key, kid="rsa1")]})
-    a = authenticator(jwt_secret=secret)
-    assert (
-        a.authenticate("Bearer " + rsa_sign({"role": "rsa"}, rsa_key, "RS256", "rsa1"), now=NOW).role == "rsa"
+def public_pem(key: PrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
     )
-    assert a.authenticate("Bearer " + mint({"role": "hmac"}, secret=hmac_key), now=NOW).role == "hmac"
 
 
-def test_rsa_key_with_alg_refuses_other_algorithms(rsa_key: tuple[int, int, int]) -> None:
-    a = authenticator(jwt_secret=json.dumps(_rsa_jwk(rsa_key, alg="RS256")))
-    error = fails(a, "Bearer " + rsa_sign({"role": "r"}, rsa_key, "RS512"))
+@pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"])
+def test_rsa_algorithms(rsa_key: rsa.RSAPrivateKey, alg: str) -> None:
+    a = authenticator(jwt_secret=json.dumps(public_jwk(rsa_key)))
+    assert a.authenticate("Bearer " + sign({"role": alg}, rsa_key, alg), now=NOW).role == alg
+
+
+def test_rs256_token(rsa_key: rsa.RSAPrivateKey) -> None:
+    a = authenticator(jwt_secret=json.dumps({"keys": [public_jwk(rsa_key, alg="RS256", use="sig")]}))
+    claims = {"role": "rsa_user", "exp": NOW + 60, "aud": ["x"]}
+    token = sign(claims, rsa_key, "RS256")
+    assert a.authenticate("Bearer " + token, now=NOW) == AuthResult("rsa_user", claims, authenticated=True)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    error = fails(a, "Bearer " + sign({"role": "r"}, other, "RS256"))
+    assert (error.code, error.message) == ("PGRST301", "No suitable key or wrong key type")
+    assert error.details == "None of the keys was able to decode the JWT"
+    assert fails(a, "Bearer " + sign(claims, rsa_key, "RS256"), now=NOW + 91).message == "JWT expired"
+
+
+def test_es256_token(ec_keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
+    key = ec_keys["ES256"]
+    a = authenticator(jwt_secret=json.dumps(public_jwk(key, kid="ec1")))
+    token = sign({"role": "ec_user"}, key, "ES256", kid="ec1")
+    assert a.authenticate("Bearer " + token, now=NOW).role == "ec_user"
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{b64url(json.dumps({'role': 'admin'}).encode())}.{signature}"
+    assert fails(a, "Bearer " + forged).details == "None of the keys was able to decode the JWT"
+    truncated = f"{header}.{payload}.{signature[:-4]}"
+    assert fails(a, "Bearer " + truncated).details == "None of the keys was able to decode the JWT"
+
+
+@pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512"])
+def test_each_curve_verifies_its_own_algorithm(
+    ec_keys: dict[str, ec.EllipticCurvePrivateKey], alg: str
+) -> None:
+    key = ec_keys[alg]
+    a = authenticator(jwt_secret=json.dumps(public_jwk(key)))
+    assert a.authenticate("Bearer " + sign({"role": alg}, key, alg), now=NOW).role == alg
+
+
+def test_ec_key_refuses_another_curves_algorithm(ec_keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
+    a = authenticator(jwt_secret=json.dumps(public_jwk(ec_keys["ES256"])))
+    token = sign({"role": "r"}, ec_keys["ES384"], "ES384")
+    assert fails(a, "Bearer " + token).details == "No suitable key was found to decode the JWT"
+
+
+@pytest.mark.parametrize("make_key", [Ed25519PrivateKey.generate, Ed448PrivateKey.generate])
+def test_eddsa(make_key: Callable[[], Ed25519PrivateKey | Ed448PrivateKey]) -> None:
+    key = make_key()
+    a = authenticator(jwt_secret=json.dumps(public_jwk(key)))
+    assert a.authenticate("Bearer " + sign({"role": "ed"}, key, "EdDSA"), now=NOW).role == "ed"
+    assert fails(a, "Bearer " + sign({"role": "ed"}, make_key(), "EdDSA")).details == (
+        "None of the keys was able to decode the JWT"
+    )
+
+
+def test_private_jwk_verifies_with_its_public_part(ec_keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
+    key = ec_keys["ES256"]
+    private_jwk = ECAlgorithm.to_jwk(key, as_dict=True)
+    assert "d" in private_jwk
+    (parsed,) = parse_jwt_keys(json.dumps(private_jwk))
+    assert isinstance(parsed, PublicKey) and isinstance(parsed.key, ec.EllipticCurvePublicKey)
+    a = authenticator(jwt_secret=json.dumps(private_jwk))
+    assert a.authenticate("Bearer " + sign({"role": "r"}, key, "ES256"), now=NOW).role == "r"
+
+
+@pytest.mark.parametrize(
+    ("kind", "alg"), [("rsa", "RS256"), ("rsa", "PS512"), ("ec", "ES384"), ("ed", "EdDSA")]
+)
+def test_pem_public_key_as_secret(
+    rsa_key: rsa.RSAPrivateKey, ec_keys: dict[str, ec.EllipticCurvePrivateKey], kind: str, alg: str
+) -> None:
+    keys: dict[str, PrivateKey] = {"rsa": rsa_key, "ec": ec_keys["ES384"], "ed": Ed25519PrivateKey.generate()}
+    key = keys[kind]
+    a = authenticator(jwt_secret=public_pem(key))
+    assert a.authenticate("Bearer " + sign({"role": kind}, key, alg), now=NOW).role == kind
+    b = authenticator(
+        jwt_secret=base64.b64encode(public_pem(key).encode()).decode(), jwt_secret_is_base64=True
+    )
+    assert b.authenticate("Bearer " + sign({"role": kind}, key, alg), now=NOW).role == kind
+
+
+def test_pem_key_is_never_an_hmac_secret(rsa_key: rsa.RSAPrivateKey) -> None:
+    """The classic algorithm confusion: an HS256 token whose HMAC key is the public PEM."""
+    pem = public_pem(rsa_key)
+    forged_header = b64url(b'{"alg":"HS256","typ":"JWT"}')
+    forged_payload = b64url(json.dumps({"role": "admin"}).encode())
+    signing_input = f"{forged_header}.{forged_payload}"
+    signature = b64url(hmac.new(pem.encode(), signing_input.encode(), hashlib.sha256).digest())
+    a = authenticator(jwt_secret=pem)
+    error = fails(a, f"Bearer {signing_input}.{signature}")
     assert error.details == "No suitable key was found to decode the JWT"
 
 
-def test_rsa_signature_of_the_wrong_length(rsa_key: tuple[int, int, int]) -> None:
-    a = authenticator(jwt_secret=json.dumps(_rsa_jwk(rsa_key)))
-    header, payload, _ = rsa_sign({"role": "r"}, rsa_key, "RS256").split(".")
+def test_pem_certificate_as_secret(ec_keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
+    key = ec_keys["ES256"]
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pgrest test")])
+    start = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    a = authenticator(jwt_secret=certificate.public_bytes(serialization.Encoding.PEM).decode())
+    assert a.authenticate("Bearer " + sign({"role": "cert"}, key, "ES256"), now=NOW).role == "cert"
+
+
+def _x25519_pem() -> str:
+    public = X25519PrivateKey.generate().public_key()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    "pem",
+    [
+        "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",  # not DER inside
+        _x25519_pem(),  # a key-agreement key cannot verify signatures
+    ],
+)
+def test_unusable_pem_is_refused(pem: str) -> None:
+    with pytest.raises(ConfigError, match="'jwt-secret'.*PEM"):
+        parse_jwt_keys(pem)
+
+
+def test_mixed_key_set_chooses_by_kid(
+    rsa_key: rsa.RSAPrivateKey, ec_keys: dict[str, ec.EllipticCurvePrivateKey]
+) -> None:
+    hmac_key = b"the hmac key"
+    keys = [_oct(hmac_key), public_jwk(rsa_key, kid="rsa1"), public_jwk(ec_keys["ES256"], kid="ec1")]
+    a = authenticator(jwt_secret=json.dumps({"keys": keys}))
+    assert a.authenticate("Bearer " + sign({"role": "rsa"}, rsa_key, "RS256", "rsa1"), now=NOW).role == "rsa"
+    assert (
+        a.authenticate("Bearer " + sign({"role": "ec"}, ec_keys["ES256"], "ES256", "ec1"), now=NOW).role
+        == "ec"
+    )
+    assert a.authenticate("Bearer " + mint({"role": "hmac"}, secret=hmac_key), now=NOW).role == "hmac"
+    wrong_kid = sign({"role": "x"}, rsa_key, "RS256", "ec1")
+    assert fails(a, "Bearer " + wrong_kid).details == "No suitable key was found to decode the JWT"
+
+
+def test_rsa_key_with_alg_refuses_other_algorithms(rsa_key: rsa.RSAPrivateKey) -> None:
+    a = authenticator(jwt_secret=json.dumps(public_jwk(rsa_key, alg="RS256")))
+    for alg in ("RS512", "PS256"):
+        error = fails(a, "Bearer " + sign({"role": "r"}, rsa_key, alg))
+        assert error.details == "No suitable key was found to decode the JWT"
+
+
+def test_rsa_signature_of_the_wrong_length(rsa_key: rsa.RSAPrivateKey) -> None:
+    a = authenticator(jwt_secret=json.dumps(public_jwk(rsa_key)))
+    header, payload, _ = sign({"role": "r"}, rsa_key, "RS256").split(".")
     error = fails(a, f"Bearer {header}.{payload}.{b64url(b'short')}")
     assert error.details == "None of the keys was able to decode the JWT"
 
