@@ -43,6 +43,11 @@ class EmbedPlan:
     spread: bool
     selected: bool = True  # False for `rel()` used only for filtering
 
+    @property
+    def lateral_alias(self) -> str:
+        """The alias of the lateral subquery that carries this embed's JSON (`body`) or columns."""
+        return self.plan.alias + "_lateral"
+
 
 @dataclass(frozen=True, slots=True)
 class NullCheck:
@@ -255,7 +260,7 @@ class _Planner:
                         f"'{_last(path, self.query)}' and '{term.relation}' do not form a many-to-one "
                         "or one-to-one relationship",
                     )
-                out.append(RelatedOrder(embed.plan.alias, term))
+                out.append(RelatedOrder(embed.lateral_alias, term))
         return tuple(out)
 
     def page(self, path: ast.EmbedPath) -> tuple[int | None, int | None]:
@@ -275,7 +280,7 @@ def _null_check(embed: EmbedPlan, condition: ast.Filter) -> NullCheck:
     operation = condition.operation
     if isinstance(operation, ast.Is) and operation.value in ("null", "not_null"):
         is_null = (operation.value == "null") != condition.negated
-        return NullCheck(embed.plan.alias, is_null)
+        return NullCheck(embed.lateral_alias, is_null)
     raise ApiRequestError(
         "PGRST120",
         400,

@@ -240,7 +240,7 @@ def spread_names(plan: ReadPlan) -> list[str]:
 
 def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str]]:
     """(expression, output key) pairs an embed adds to its parent's select list."""
-    lateral = embed.plan.alias + "_lateral"
+    lateral = embed.lateral_alias
     if embed.spread:
         return [(ident(lateral, name), name) for name in spread_names(embed.plan)]
     body = ident(lateral, "body")
@@ -250,7 +250,7 @@ def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str]]:
 
 
 def _embed_join(embed: EmbedPlan, parent_alias: str) -> Fragment:
-    lateral = embed.plan.alias + "_lateral"
+    lateral = embed.lateral_alias
     inner = level_sql(embed.plan, embed=embed, parent_alias=parent_alias)
     row = ident("pgrst_row")
     if embed.spread and embed.target.to_one:
@@ -281,10 +281,10 @@ def level_sql(
     """One level's SELECT; `count_only` keeps FROM and WHERE and drops output, order and page."""
     outputs: list[Fragment] = []
     group_by: list[Fragment] = []
-    for out in plan.fields:
-        expr = output_expr(plan, out)
-        outputs.append(expr if out.star else expr + sql(" AS ") + ident(out.name))
-        if out.aggregate is None:
+    for field in plan.fields:
+        expr = output_expr(plan, field)
+        outputs.append(expr if field.star else expr + sql(" AS ") + ident(field.name))
+        if field.aggregate is None:
             group_by.append(expr)
     joins = EMPTY
     for child in plan.embeds:
@@ -303,13 +303,14 @@ def level_sql(
     where.extend(condition_sql(plan, c) for c in plan.conditions)
 
     select_list = sql("1") if count_only else join(", ", outputs) if outputs else sql("NULL")
-    out = sql("SELECT ") + select_list + sql(" FROM ") + _from_item(plan, embed, parent_alias) + extra_from + joins
+    query = sql("SELECT ") + select_list + sql(" FROM ") + _from_item(plan, embed, parent_alias)
+    query = query + extra_from + joins
     if where:
-        out = out + sql(" WHERE ") + join(" AND ", where)
+        query = query + sql(" WHERE ") + join(" AND ", where)
     if count_only:
-        return out
+        return query
     if plan.has_aggregates and group_by:
-        out = out + sql(" GROUP BY ") + join(", ", group_by)
+        query = query + sql(" GROUP BY ") + join(", ", group_by)
     if plan.order:
-        out = out + sql(" ORDER BY ") + join(", ", (order_term_sql(plan, t) for t in plan.order))
-    return out + page_sql(plan.limit, plan.offset)
+        query = query + sql(" ORDER BY ") + join(", ", (order_term_sql(plan, t) for t in plan.order))
+    return query + page_sql(plan.limit, plan.offset)
