@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from pgrest_core.errors import PgrstError
-from pgrest_core.translate import translate as translate_request
 from pgrest_core.schema.model import SchemaCache
+from pgrest_core.translate import translate as translate_request
 
 
 def _load_cache(schema_file: str | None, no_schema: bool) -> SchemaCache | None:
@@ -33,7 +33,9 @@ def _pretty(text: str) -> str:
 
 @click.command()
 @click.argument("request")
-@click.option("-H", "--header", "headers", multiple=True, help="A request header, 'Name: value' (repeatable).")
+@click.option(
+    "-H", "--header", "headers", multiple=True, help="A request header, 'Name: value' (repeatable)."
+)
 @click.option("-d", "--data", default=None, help="The request body.")
 @click.option("--schema", "schema", default="public", show_default=True, help="The default (exposed) schema.")
 @click.option("--schema-file", default=None, help="A schema cache snapshot (from `pgrest schema dump`).")
@@ -47,7 +49,9 @@ def _pretty(text: str) -> str:
     help="Parameter placeholders: %s (psycopg) or $1..$n (asyncpg, PREPARE).",
 )
 @click.option("--pretty", is_flag=True, help="Format the SQL (with sqlglot).")
-@click.option("--aggregates/--no-aggregates", default=True, show_default=True, help="Allow aggregate functions.")
+@click.option(
+    "--aggregates/--no-aggregates", default=True, show_default=True, help="Allow aggregate functions."
+)
 def translate(
     request: str,
     headers: tuple[str, ...],

@@ -97,8 +97,8 @@ def invalid_body(message: str, details: str | None = None) -> ApiRequestError:
     return ApiRequestError("PGRST102", 400, message, details)
 
 
-def invalid_range(details: str | None = None, message: str = "Requested range not satisfiable") -> ApiRequestError:
-    return ApiRequestError("PGRST103", 416, message, details)
+def invalid_range(details: str | None = None) -> ApiRequestError:
+    return ApiRequestError("PGRST103", 416, "Requested range not satisfiable", details)
 
 
 def unacceptable_schema(schema: str, allowed: tuple[str, ...]) -> ApiRequestError:

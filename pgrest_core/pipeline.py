@@ -16,7 +16,7 @@ from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError
 from pgrest_core.plan.negotiate import negotiate
 from pgrest_core.plan.read import check_embed_filters, plan_read, top_level_page
-from pgrest_core.plan.types import Prepared, ResponseRecipe, Response, ResultRow
+from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.response import respond_read
 from pgrest_core.schema.model import QualifiedName, SchemaCache
 from pgrest_core.sql.build_read import level_sql
@@ -34,7 +34,9 @@ class Options:
 
 
 def _not_implemented(what: str) -> ApiRequestError:
-    return ApiRequestError("PGRST127", 400, "Feature not implemented", f"{what} is not implemented yet in pgrest.")
+    return ApiRequestError(
+        "PGRST127", 400, "Feature not implemented", f"{what} is not implemented yet in pgrest."
+    )
 
 
 def prepare(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:

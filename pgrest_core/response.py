@@ -6,14 +6,7 @@ import json
 
 from pgrest_core.errors import ApiRequestError, invalid_range
 from pgrest_core.plan.types import Response, ResponseRecipe, ResultRow
-
-
-def content_range(offset: int, page_count: int, total: int | None) -> str:
-    """`0-9/100`, `0-9/*`, or `*/100` for an empty page."""
-    total_text = "*" if total is None else str(total)
-    if page_count <= 0:
-        return f"*/{total_text}"
-    return f"{offset}-{offset + page_count - 1}/{total_text}"
+from pgrest_core.request.ranges import content_range
 
 
 def _total(recipe: ResponseRecipe, row: ResultRow) -> int | None:

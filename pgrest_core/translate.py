@@ -16,7 +16,7 @@ from pgrest_core.sql.fragment import Fragment
 
 
 def split_request_line(line: str) -> tuple[str, str, str]:
-    """"GET /films?year=gt.2000" -> ("GET", "/films", "year=gt.2000")."""
+    """ "GET /films?year=gt.2000" -> ("GET", "/films", "year=gt.2000")."""
     method, _, target = line.strip().partition(" ")
     if not method or not target.strip():
         raise parse_error("A request looks like 'GET /table?query'", f"got {line!r}")

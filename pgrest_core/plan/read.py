@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgrest_core import ast
-from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
+from pgrest_core.errors import ApiRequestError, aggregates_disabled
 from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
 
@@ -168,7 +168,9 @@ class _Planner:
             column_types=column_types,
         )
 
-    def output_field(self, item: ast.SelectField, table: Table | None, relation: QualifiedName) -> OutputField:
+    def output_field(
+        self, item: ast.SelectField, table: Table | None, relation: QualifiedName
+    ) -> OutputField:
         if item.aggregate is not None and not self.aggregates_enabled:
             raise aggregates_disabled()
         field = item.field
@@ -200,7 +202,8 @@ class _Planner:
             raise ApiRequestError(
                 "PGRST200",
                 400,
-                f"Could not find a relationship between '{parent.name}' and '{item.relation}' in the schema cache",
+                f"Could not find a relationship between '{parent.name}' and '{item.relation}' "
+                "in the schema cache",
                 "Embedding needs a schema cache; pass --schema-file or use the bundled demo.",
             )
         target = resolve_embed(self.cache, parent, item.relation, item.hint)
@@ -309,9 +312,9 @@ def _computed_field(cache: SchemaCache, relation: QualifiedName, name: str) -> Q
 def check_embed_filters(query: ast.QueryParams, plan: ReadPlan) -> None:
     """PGRST108: conditions, orders and pages on an embed path that the select does not have."""
     known = set(_embed_paths(plan, ()))
-    for path in [c.path for c in query.conditions] + [o.path for o in query.orders] + [
-        r.path for r in query.ranges
-    ]:
+    for path in (
+        [c.path for c in query.conditions] + [o.path for o in query.orders] + [r.path for r in query.ranges]
+    ):
         if path and path not in known:
             name = path[-1]
             raise ApiRequestError(
@@ -357,8 +360,4 @@ def top_level_page(
     limit = None if hi is None else max(hi - lo, 0)
     if max_rows is not None:
         limit = max_rows if limit is None else min(limit, max_rows)
-    if header is not None and header.limit is not None and header.limit <= 0:
-        raise invalid_range(
-            "The lower boundary must be lower than or equal to the upper boundary in the Range header."
-        )
     return Page(lo, limit)

@@ -88,7 +88,9 @@ def resolve_embed(cache: SchemaCache, source: QualifiedName, name: str, hint: st
     raise _ambiguous(source, name, candidates)
 
 
-def _no_relationship(cache: SchemaCache, source: QualifiedName, name: str, hint: str | None) -> SchemaCacheError:
+def _no_relationship(
+    cache: SchemaCache, source: QualifiedName, name: str, hint: str | None
+) -> SchemaCacheError:
     using = f" using the hint '{hint}'" if hint is not None else ""
     related = sorted({r.target.name for r in cache.relationships_from(source)})
     close = _close(name, related) if hint is None else None
@@ -108,7 +110,10 @@ def describe(rel: Relationship) -> str:
         j = rel.junction
         source_cols = ", ".join(junction_col for _, junction_col in j.source_columns)
         target_cols = ", ".join(junction_col for _, junction_col in j.target_columns)
-        return f"{j.table.name} using {j.source_constraint}({source_cols}) and {j.target_constraint}({target_cols})"
+        return (
+            f"{j.table.name} using {j.source_constraint}({source_cols}) "
+            f"and {j.target_constraint}({target_cols})"
+        )
     source_cols = ", ".join(c for c, _ in rel.columns)
     target_cols = ", ".join(c for _, c in rel.columns)
     return f"{rel.constraint} using {rel.source.name}({source_cols}) and {rel.target.name}({target_cols})"

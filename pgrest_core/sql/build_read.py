@@ -200,7 +200,9 @@ def _join_conditions(embed: EmbedPlan, parent_alias: str) -> tuple[Fragment, Fra
         return EMPTY, EMPTY
     assert isinstance(rel, Relationship)
     if rel.junction is None:
-        pairs = (ident(child, target) + sql(" = ") + ident(parent_alias, source) for source, target in rel.columns)
+        pairs = (
+            ident(child, target) + sql(" = ") + ident(parent_alias, source) for source, target in rel.columns
+        )
         return EMPTY, join(" AND ", pairs)
     j = rel.junction
     junction_alias = child + "_junction"
@@ -209,12 +211,19 @@ def _join_conditions(embed: EmbedPlan, parent_alias: str) -> tuple[Fragment, Fra
         (ident(junction_alias, jcol) + sql(" = ") + ident(child, tcol) for tcol, jcol in j.target_columns),
     )
     from_items = (
-        sql(" INNER JOIN ") + ident(j.table.schema, j.table.name) + sql(" AS ") + ident(junction_alias)
-        + sql(" ON ") + on
+        sql(" INNER JOIN ")
+        + ident(j.table.schema, j.table.name)
+        + sql(" AS ")
+        + ident(junction_alias)
+        + sql(" ON ")
+        + on
     )
     where = join(
         " AND ",
-        (ident(junction_alias, jcol) + sql(" = ") + ident(parent_alias, scol) for scol, jcol in j.source_columns),
+        (
+            ident(junction_alias, jcol) + sql(" = ") + ident(parent_alias, scol)
+            for scol, jcol in j.source_columns
+        ),
     )
     return from_items, where
 
@@ -263,9 +272,9 @@ def _embed_join(embed: EmbedPlan, parent_alias: str) -> Fragment:
         subquery = sql("SELECT ") + join(", ", columns) + sql(" FROM (") + inner + sql(") AS ") + row
         subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
     elif embed.target.to_one:
-        subquery = sql("SELECT row_to_json(") + row + sql(") AS \"body\" FROM (") + inner + sql(") AS ") + row
+        subquery = sql("SELECT row_to_json(") + row + sql(') AS "body" FROM (') + inner + sql(") AS ") + row
     else:
-        subquery = sql("SELECT json_agg(") + row + sql(") AS \"body\" FROM (") + inner + sql(") AS ") + row
+        subquery = sql("SELECT json_agg(") + row + sql(') AS "body" FROM (') + inner + sql(") AS ") + row
         subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
     kind = " INNER JOIN LATERAL (" if embed.inner else " LEFT JOIN LATERAL ("
     return sql(kind) + subquery + sql(") AS ") + ident(lateral) + sql(" ON TRUE")

@@ -59,7 +59,9 @@ def body_sql(representation: Representation, *, head: bool) -> str:
 def read_statement(
     source: Fragment, count: Fragment | None, representation: Representation, *, head: bool
 ) -> Fragment:
-    total = sql("(SELECT pg_catalog.count(*) FROM (") + count + sql(") AS pgrst_count)") if count else sql("NULL")
+    total = (
+        sql("(SELECT pg_catalog.count(*) FROM (") + count + sql(") AS pgrst_count)") if count else sql("NULL")
+    )
     return (
         sql("WITH pgrst_source AS (")
         + source

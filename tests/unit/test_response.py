@@ -6,21 +6,13 @@ import pytest
 
 from pgrest_core.errors import PgrstError
 from pgrest_core.plan.types import ResponseRecipe, ResultRow
-from pgrest_core.response import content_range, respond_read
+from pgrest_core.response import respond_read
 
 JSON = ResponseRecipe(content_type="application/json; charset=utf-8", body_format="json")
 
 
 def row(page: int, total: int | None = None, body: str = "[]", **kw: str) -> ResultRow:
     return ResultRow(total_count=total, page_count=page, body=body, **kw)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("offset", "page", "total", "expected"),
-    [(0, 10, None, "0-9/*"), (5, 2, 100, "5-6/100"), (0, 0, 0, "*/0"), (3, 0, None, "*/*")],
-)
-def test_content_range(offset: int, page: int, total: int | None, expected: str) -> None:
-    assert content_range(offset, page, total) == expected
 
 
 def test_plain_read_is_200_with_open_total() -> None:
@@ -62,7 +54,10 @@ def test_singular_needs_exactly_one_row(page: int) -> None:
 
 def test_response_gucs_override_status_and_headers() -> None:
     response = respond_read(
-        JSON, row(1, response_headers='[{"X-Custom": "yes"}, {"Content-Type": "text/plain"}]', response_status="202")
+        JSON,
+        row(
+            1, response_headers='[{"X-Custom": "yes"}, {"Content-Type": "text/plain"}]', response_status="202"
+        ),
     )
     assert response.status == 202
     assert ("X-Custom", "yes") in response.headers

@@ -19,7 +19,11 @@ def media(essence: str, *params: tuple[str, str], q: float = 1.0) -> MediaType:
     [
         ((), "json", "application/json; charset=utf-8"),
         ((media("*/*"),), "json", "application/json; charset=utf-8"),
-        ((media("application/vnd.pgrst.object+json"),), "object", "application/vnd.pgrst.object+json; charset=utf-8"),
+        (
+            (media("application/vnd.pgrst.object+json"),),
+            "object",
+            "application/vnd.pgrst.object+json; charset=utf-8",
+        ),
         (
             (media("application/vnd.pgrst.array+json", ("nulls", "stripped")),),
             "json",
@@ -29,7 +33,9 @@ def media(essence: str, *params: tuple[str, str], q: float = 1.0) -> MediaType:
         ((media("text/xml"), media("application/json", q=0.5)), "json", "application/json; charset=utf-8"),
     ],
 )
-def test_picks_the_first_producible(accept: tuple[MediaType, ...], body_format: str, content_type: str) -> None:
+def test_picks_the_first_producible(
+    accept: tuple[MediaType, ...], body_format: str, content_type: str
+) -> None:
     chosen = negotiate(accept)
     assert (chosen.body_format, chosen.content_type) == (body_format, content_type)
 
@@ -45,9 +51,14 @@ def test_nothing_producible_is_pgrst107() -> None:
 
 
 def test_plan_only_when_enabled() -> None:
-    plan = media("application/vnd.pgrst.plan+json", ("for", "application/json"), ("options", "analyze|verbose"))
+    plan = media(
+        "application/vnd.pgrst.plan+json", ("for", "application/json"), ("options", "analyze|verbose")
+    )
     with pytest.raises(PgrstError):
         negotiate((plan,))
     chosen = negotiate((plan,), plan_enabled=True)
     assert chosen.body_format == "plan"
-    assert chosen.content_type == 'application/vnd.pgrst.plan+json; for="application/json"; options=analyze|verbose; charset=utf-8'
+    assert (
+        chosen.content_type
+        == 'application/vnd.pgrst.plan+json; for="application/json"; options=analyze|verbose; charset=utf-8'
+    )
