@@ -15,9 +15,13 @@ def cli() -> None:
 
 def _register() -> None:
     # Each subcommand module imports only what it needs; serve pulls in the runner lazily.
+    from pgrest_cli.schema_cmd import schema
+    from pgrest_cli.serve import serve
     from pgrest_cli.translate import translate
 
     cli.add_command(translate)
+    cli.add_command(serve)
+    cli.add_command(schema)
 
 
 _register()

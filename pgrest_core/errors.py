@@ -187,12 +187,12 @@ def status_for_sqlstate(sqlstate: str, *, authenticated: bool) -> int:
     """The HTTP status PostgREST answers for a PostgreSQL error code.
 
     `42501` (insufficient privilege) is 401 for the anonymous role and 403 otherwise;
-    `PTxyz` codes raised by user functions carry their own status `xyz`.
+    `PTxyz` codes raised by user functions carry their own status `xyz` (500 when not digits).
     """
     if sqlstate == "42501":
         return 403 if authenticated else 401
-    if sqlstate.startswith("PT") and sqlstate[2:].isdigit():
-        return int(sqlstate[2:])
+    if sqlstate.startswith("PT"):
+        return int(sqlstate[2:]) if sqlstate[2:].isdigit() else 500
     exact = _EXACT_SQLSTATE_STATUS.get(sqlstate)
     if exact is not None:
         return exact

@@ -155,10 +155,10 @@ def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
     if isinstance(condition, ast.Filter):
         column_type = None if condition.field.json_path else plan.column_type(condition.field.name)
         expr = operation_sql(filter_lhs(plan, condition.field), condition.operation, column_type)
-    else:
-        glue = " AND " if condition.operator == "and" else " OR "
-        expr = sql("(") + join(glue, (condition_sql(plan, c) for c in condition.children)) + sql(")")
-    return sql("NOT (") + expr + sql(")") if condition.negated else expr
+        return sql("NOT (") + expr + sql(")") if condition.negated else expr
+    glue = " AND " if condition.operator == "and" else " OR "
+    children = join(glue, (condition_sql(plan, c) for c in condition.children))
+    return sql("NOT (" if condition.negated else "(") + children + sql(")")
 
 
 # --- order and page --------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_every_operator(filter_: str, where: str, params: tuple[object, ...]) ->
 
 def test_logic_trees_nest_and_negate() -> None:
     assert_compiles(
-        "GET /films?select=id&or=(year.lt.1950,and(year.gt.2000,not.title.eq.x))&not.and=(id.eq.1,id.eq.2)",
+        "GET /films?select=id&or=(year.lt.1950,and(year.gt.2000,title.not.eq.x))&not.and=(id.eq.1,id.eq.2)",
         'SELECT "films"."id" AS "id" FROM "public"."films" AS "films" WHERE '
         '("films"."year" < $1 OR ("films"."year" > $2 AND NOT ("films"."title" = $3))) '
         'AND NOT ("films"."id" = $4 AND "films"."id" = $5)',

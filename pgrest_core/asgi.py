@@ -1,0 +1,530 @@
+"""The ASGI application: HTTP request -> pipeline -> one transaction -> HTTP response.
+
+    create_app(settings) -> PgrestApp      # mount it in any ASGI server, or run `pgrest serve`
+
+Per request: read the body, `parse_request`, authenticate the `Authorization` header, `prepare`
+(plan + compile against the schema cache), run the statement in one transaction (runner/),
+`respond`. A `PgrstError` anywhere becomes its status, headers and JSON body; anything else is
+a 500 whose traceback goes to the log, never to the client.
+
+On lifespan startup the app opens the connection pool, loads the schema cache and listens on
+the db-channel (`NOTIFY pgrst, 'reload schema'`) to reload it. The runner (psycopg) is imported
+only here, never by `import pgrest_core`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from pgrest_core.errors import InternalError, PgrstError
+from pgrest_core.pipeline import Options, prepare, respond
+from pgrest_core.plan.types import Response
+from pgrest_core.schema.model import SchemaCache
+from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
+
+if TYPE_CHECKING:
+    from pgrest_core.ast import ApiRequest
+    from pgrest_core.auth import Authenticator, AuthResult
+    from pgrest_core.config import Settings
+    from pgrest_core.runner.execute import Runner, Transaction
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("pgrest")
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+_LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING,
+               "info": logging.INFO, "debug": logging.DEBUG}
+_RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
+
+
+def schema_cache_unavailable() -> PgrstError:
+    """PGRST002: no schema cache yet (the database was unreachable when it was to be loaded)."""
+    return PgrstError("PGRST002", 503, "Could not query the database for the schema cache. Retrying.")
+
+
+def internal_error() -> InternalError:
+    return InternalError("PGRSTX00", 500, "Internal server error")
+
+
+def error_response(error: PgrstError, *, verbose: bool = True) -> Response:
+    """The HTTP answer for a PgrstError: its status and headers, its JSON body.
+
+    With client-error-verbosity=minimal (`verbose=False`) the body keeps only code and message.
+    """
+    headers = (
+        ("Content-Type", JSON_CONTENT_TYPE),
+        ("Proxy-Status", f"PostgREST; error={error.code}"),
+        *error.headers,
+    )
+    if verbose:
+        body = error.to_json()
+    else:
+        minimal = {"code": error.code, "message": error.message}
+        body = json.dumps(minimal, ensure_ascii=False, separators=(",", ":"))
+    return Response(error.status, headers, body.encode())
+
+
+def _decode(raw: bytes) -> str:
+    """Header and query bytes as text: UTF-8 when valid, else Latin-1 (HTTP's historic charset)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+class ServerTiming:
+    """Durations of the request's phases, for the `Server-Timing` header."""
+
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, float]] = []
+        self._started = time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases.append((phase, (now - self._started) * 1000))
+        self._started = now
+
+    def header(self) -> str:
+        return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.phases)
+
+
+class PgrestApp:
+    """A pure ASGI application serving PostgREST's API for one database."""
+
+    def __init__(
+        self, settings: Settings, *, schema_cache: SchemaCache | None = None, reload_signal: bool = False
+    ) -> None:
+        from pgrest_core.auth import Authenticator
+
+        self.settings = settings
+        self.schema_cache: SchemaCache | None = schema_cache
+        self.authenticator: Authenticator = Authenticator.from_settings(settings)
+        self.options = Options(
+            schemas=tuple(settings.db_schemas),
+            max_rows=settings.db_max_rows,
+            aggregates_enabled=settings.db_aggregates_enabled,
+            plan_enabled=settings.db_plan_enabled,
+        )
+        self.runner: Runner | None = None
+        self.reload_signal = reload_signal
+        self._background: list[asyncio.Task[None]] = []
+        self._verbose_errors = settings.client_error_verbosity == "verbose"
+        self._log_requests = _LOG_LEVELS.get(str(settings.log_level), logging.ERROR) < logging.CRITICAL
+        _configure_logging(settings.log_level)
+
+    # -- ASGI entry point ----------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        # websocket and anything else: not ours, ignored (the server closes the connection)
+
+    # -- lifespan ------------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as error:  # a failed startup must be reported, not raised
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Open the pool, load the schema cache (retrying in the background if the DB is down)."""
+        from pgrest_core.runner.execute import Runner
+
+        settings = self.settings
+        self.runner = Runner(
+            settings.db_uri,
+            pool_size=settings.db_pool,
+            acquisition_timeout=float(settings.db_pool_acquisition_timeout),
+            prepared_statements=settings.db_prepared_statements,
+        )
+        await self.runner.open(wait=False)
+        if self.schema_cache is None:
+            try:
+                await self.reload_schema_cache()
+            except Exception:
+                log.exception("could not load the schema cache; retrying in the background")
+                self._spawn(self._retry_schema_cache())
+        if settings.db_channel_enabled:
+            self._spawn(self._listen())
+        if self.reload_signal:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self._reload_logged()))
+
+    async def shutdown(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._background.clear()
+        if self.reload_signal:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+        if self.runner is not None:
+            await self.runner.close()
+            self.runner = None
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        if task in self._background:
+            self._background.remove(task)
+
+    async def reload_schema_cache(self) -> None:
+        """Introspect db-schemas and swap in the new cache (requests in flight keep the old one)."""
+        from pgrest_core.runner.introspect import load_schema_cache
+
+        runner = self._require_runner()
+        async with runner.dedicated_connection() as conn:
+            cache = await load_schema_cache(conn, tuple(self.settings.db_schemas))
+        self.schema_cache = cache
+        log.info("schema cache loaded")
+
+    async def _reload_logged(self) -> None:
+        try:
+            await self.reload_schema_cache()
+        except Exception:
+            log.exception("schema cache reload failed")
+
+    async def _retry_schema_cache(self) -> None:
+        delay = 1.0
+        while self.schema_cache is None:
+            await asyncio.sleep(delay)
+            try:
+                await self.reload_schema_cache()
+            except Exception as error:
+                log.error("schema cache still unavailable: %s", error)
+                delay = min(delay * 2, 32.0)
+
+    async def _listen(self) -> None:
+        """LISTEN on db-channel; `reload schema` (or an empty payload) reloads the cache.
+
+        The listener has its own connection (outside the pool) and reconnects when it drops;
+        after a reconnection the cache is reloaded too, since notifications may have been missed.
+        """
+        import psycopg
+
+        from pgrest_core.sql.fragment import ident
+
+        channel = ident(self.settings.db_channel).text
+        delay = 1.0
+        first = True
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(self.settings.db_uri, autocommit=True)
+                async with connection as conn:
+                    await conn.execute("LISTEN " + channel)
+                    if not first:
+                        await self._reload_logged()
+                    first, delay = False, 1.0
+                    async for notification in conn.notifies():
+                        if notification.payload in _RELOAD_PAYLOADS:
+                            await self._reload_logged()
+            except psycopg.Error as error:
+                log.error("listener on %s failed: %s; retrying in %.0fs", channel, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 32.0)
+
+    def _require_runner(self) -> Runner:
+        if self.runner is None:
+            raise RuntimeError("the app has not been started (ASGI lifespan startup did not run)")
+        return self.runner
+
+    # -- requests ------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        method = str(scope["method"]).upper()
+        path = _request_path(scope)
+        headers = [(_decode(name).lower(), _decode(value)) for name, value in scope.get("headers", ())]
+        body = await _read_body(receive)
+        allowed_origins = self.settings.server_cors_allowed_origins
+        response = cors_preflight(method, headers, allowed_origins)
+        if response is None:
+            try:
+                response = await self.handle(method, path, scope, headers, body)
+            except PgrstError as error:
+                response = error_response(error, verbose=self._verbose_errors)
+            except Exception:
+                log.exception("unexpected error handling %s %s", method, path)
+                response = error_response(internal_error(), verbose=self._verbose_errors)
+            response = _with_headers(response, cors_headers(headers, allowed_origins))
+        response = _with_headers(response, self._trace_header(headers))
+        await _send_response(send, response, head=method == "HEAD")
+        if self._log_requests:
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"{method} {path} {response.status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
+
+    def _trace_header(self, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """server-trace-header: the request's value echoed back, for tracing across proxies."""
+        name = self.settings.server_trace_header
+        value = _header(headers, name.lower()) if name else None
+        return ((name, value),) if name and value is not None else ()
+
+    async def handle(
+        self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
+    ) -> Response:
+        """The pipeline for one request; raises PgrstError for every client-visible failure."""
+        from pgrest_core.request.api_request import parse_request
+
+        timing = ServerTiming()
+        auth = self.authenticator.authenticate(_header(headers, "authorization"))
+        timing.mark("jwt")
+        request = parse_request(
+            method,
+            _raw_request_path(scope, path),
+            bytes(scope.get("query_string", b"")),
+            headers,
+            body or None,  # over HTTP an empty body and no body cannot be told apart
+            schemas=tuple(self.settings.db_schemas),
+        )
+        timing.mark("parse")
+        if self.schema_cache is None:
+            raise schema_cache_unavailable()
+        prepared = prepare(request, self.schema_cache, self.options)
+        timing.mark("plan")
+        row = await self._require_runner().run(
+            prepared, self._transaction(request, path, auth), authenticated=auth.authenticated
+        )
+        timing.mark("transaction")
+        response = _with_tx_preference(respond(prepared, row), request, self.settings)
+        timing.mark("response")
+        if self.settings.server_timing_enabled:
+            response = _with_headers(response, (("Server-Timing", timing.header()),))
+        return response
+
+    def _transaction(self, request: ApiRequest, path: str, auth: AuthResult) -> Transaction:
+        from pgrest_core.runner.execute import Transaction, should_commit
+
+        settings = self.settings
+        context = RequestContext(
+            schema=request.schema or settings.db_schemas[0],
+            role=auth.role,
+            claims=_claims(auth),
+            method=request.method,
+            path=path,
+            headers=request.headers,
+            cookies=request.cookies,
+            extra_search_path=tuple(settings.db_extra_search_path),
+            app_settings=tuple(_app_settings(settings.app_settings)),
+            timezone=request.preferences.timezone,
+        )
+        pre_request = pre_request_call(settings.db_pre_request) if settings.db_pre_request else None
+        return Transaction(
+            prelude=prelude(context),
+            pre_request=pre_request,
+            commit=should_commit(settings.db_tx_end, request.preferences.tx),
+        )
+
+
+# --- CORS: what PostgREST's CORS middleware answers ---------------------------------------------
+
+CORS_ALLOW_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD"
+CORS_EXPOSE_HEADERS = (
+    "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, "
+    "Transfer-Encoding, Range-Unit"
+)
+# Headers a browser may always send; allowed in every preflight answer after the requested ones.
+_CORS_SIMPLE_HEADERS = ("Accept", "Accept-Language", "Content-Language")
+
+
+def _cors_origin(
+    headers: list[tuple[str, str]], allowed_origins: tuple[str, ...] | None
+) -> tuple[tuple[str, str], ...] | None:
+    """Access-Control-Allow-Origin (and -Credentials) for the request's Origin, None if not CORS.
+
+    Without server-cors-allowed-origins every origin is allowed (`*`); with it, only those
+    listed, and their requests may carry credentials.
+    """
+    origin = _header(headers, "origin")
+    if origin is None:
+        return None
+    if not allowed_origins:
+        return (("Access-Control-Allow-Origin", "*"),)
+    if origin not in allowed_origins:
+        return None
+    return (("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"))
+
+
+def cors_preflight(
+    method: str, headers: list[tuple[str, str]], allowed_origins: tuple[str, ...] | None
+) -> Response | None:
+    """The answer to a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)."""
+    if method != "OPTIONS" or _header(headers, "access-control-request-method") is None:
+        return None
+    origin = _cors_origin(headers, allowed_origins)
+    if origin is None:
+        return None
+    requested = [
+        name.strip()
+        for value in (v for k, v in headers if k == "access-control-request-headers")
+        for name in value.split(",")
+        if name.strip()
+    ]
+    allowed: list[str] = []
+    for name in ("Authorization", *requested, *_CORS_SIMPLE_HEADERS):
+        if name.lower() not in (seen.lower() for seen in allowed):
+            allowed.append(name)
+    return Response(
+        200,
+        (
+            *origin,
+            ("Access-Control-Allow-Methods", CORS_ALLOW_METHODS),
+            ("Access-Control-Allow-Headers", ", ".join(allowed)),
+            ("Access-Control-Max-Age", "86400"),
+        ),
+        b"",
+    )
+
+
+def cors_headers(
+    headers: list[tuple[str, str]], allowed_origins: tuple[str, ...] | None
+) -> tuple[tuple[str, str], ...]:
+    """The CORS headers of an actual (non-preflight) response."""
+    origin = _cors_origin(headers, allowed_origins)
+    if origin is None:
+        return ()
+    return (*origin, ("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS))
+
+
+def _with_tx_preference(response: Response, request: ApiRequest, settings: Settings) -> Response:
+    """Add `tx=…` to Preference-Applied when db-tx-end lets the request choose (`*-allow-override`).
+
+    Only the server knows db-tx-end, so this is added here rather than by `respond`.
+    """
+    preference = request.preferences.tx
+    if preference is None or not settings.db_tx_end.endswith("allow-override"):
+        return response
+    applied = "tx=" + preference
+    headers = list(response.headers)
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "preference-applied":
+            if applied not in (part.strip() for part in value.split(",")):
+                headers[index] = (name, value + ", " + applied)
+            return Response(response.status, tuple(headers), response.body)
+    return Response(response.status, (*headers, ("Preference-Applied", applied)), response.body)
+
+
+def _with_headers(response: Response, extra: tuple[tuple[str, str], ...]) -> Response:
+    if not extra:
+        return response
+    return Response(response.status, (*response.headers, *extra), response.body)
+
+
+def _configure_logging(level: str) -> None:
+    """Route the `pgrest` logger to stderr once, at the configured level."""
+    log.setLevel(_LOG_LEVELS.get(str(level), logging.ERROR))
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+
+
+def _claims(auth: AuthResult) -> Mapping[str, object]:
+    """The claims for `request.jwt.claims`; an anonymous request shows just its role."""
+    if not auth.authenticated and not auth.claims:
+        return {"role": auth.role}
+    return dict(auth.claims)
+
+
+def _app_settings(app_settings: Mapping[str, str] | tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """app.settings.* from the config, as (name without the prefix, value) pairs."""
+    items = app_settings.items() if isinstance(app_settings, Mapping) else app_settings
+    return [(name.removeprefix("app.settings."), str(value)) for name, value in items]
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def _request_path(scope: Scope) -> str:
+    """The decoded path below the mount point (`root_path`), so the app works under a prefix."""
+    path = str(scope.get("path") or "/")
+    root = str(scope.get("root_path") or "")
+    if root and path.startswith(root):
+        path = path[len(root):] or "/"
+    return path
+
+
+def _raw_request_path(scope: Scope, decoded: str) -> str:
+    """The path as sent (still percent-encoded), which the parser splits before decoding.
+
+    Some servers and test transports put the query string into `raw_path`; it is cut off.
+    Without `raw_path` the decoded path is the best there is.
+    """
+    raw = scope.get("raw_path")
+    if not raw:
+        return decoded
+    path = _decode(bytes(raw)).split("?", 1)[0]
+    root = str(scope.get("root_path") or "")
+    if root and path.startswith(root):
+        path = path[len(root):] or "/"
+    return path
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send_response(send: Send, response: Response, *, head: bool) -> None:
+    """Send status, headers and body; Content-Length unless HEAD or a body-less status."""
+    headers = [(name.encode("latin-1", "replace"), value.encode()) for name, value in response.headers]
+    has_length = any(name.lower() == "content-length" for name, _ in response.headers)
+    if not has_length and not head and response.status not in (204, 304):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+
+def create_app(
+    settings: Settings, *, schema_cache: SchemaCache | None = None, reload_signal: bool = False
+) -> PgrestApp:
+    """The ASGI app for `settings`; with `schema_cache` it skips the initial introspection.
+
+    `reload_signal=True` also reloads the schema cache on SIGUSR1 (for the `pgrest serve` CLI;
+    a library user mounting the app keeps its own signal handling).
+    """
+    return PgrestApp(settings, schema_cache=schema_cache, reload_signal=reload_signal)
+
+
+__all__ = ["PgrestApp", "create_app", "error_response"]

@@ -1,0 +1,107 @@
+"""`order=` parsing: `col`, `col.desc.nullslast`, `data->a.asc`, `rel(col).desc`, comma separated.
+
+    order := term ("," term)*
+    term  := (name "(" field ")" | field) [".asc" | ".desc"] [".nullsfirst" | ".nullslast"]
+
+Each term must end at a comma or at the end of the text (spaces are allowed before a term).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pgrest_core.ast import Field, OrderTerm
+from pgrest_core.request.scanner import (
+    DELIMITER,
+    END,
+    Cursor,
+    ParseFailure,
+    field,
+    field_name,
+    mismatch,
+    reject_nul,
+    skip_ws,
+    to_error,
+)
+
+Direction = Literal["asc", "desc"]
+Nulls = Literal["first", "last"]
+
+
+def parse_order(text: str) -> tuple[OrderTerm, ...]:
+    """`order=` text → its terms (at least one)."""
+    reject_nul("order", text)
+    c = Cursor(text)
+    terms: list[OrderTerm] = []
+    try:
+        while True:
+            terms.append(_term(c))
+            if c.pos == c.n:
+                return tuple(terms)
+            c.pos += 1  # a term ends at "," or at the end
+    except ParseFailure as failure:
+        raise to_error("order", text, text, failure) from None
+
+
+def _term(c: Cursor) -> OrderTerm:
+    start = skip_ws(c.text, c.pos, c.n)
+    c.pos = start
+    related = _related_term(c)
+    if related is not None:
+        return related
+    c.pos = start
+    fld = field(c)
+    return _modifiers(c, fld, None)
+
+
+def _related_term(c: Cursor) -> OrderTerm | None:
+    """`rel(col).desc`; None (cursor anywhere) when the term is not of that shape."""
+    text = c.text
+    try:
+        relation = field_name(c)
+        if not text.startswith("(", c.pos):
+            return None
+        c.pos += 1
+        fld = field(c)
+        if not text.startswith(")", c.pos):
+            return None
+        c.pos += 1
+        return _modifiers(c, fld, relation)
+    except ParseFailure:
+        return None
+
+
+def _modifiers(c: Cursor, fld: Field, relation: str | None) -> OrderTerm:
+    """`.asc`/`.desc`, then `.nullsfirst`/`.nullslast`, then the end of the term."""
+    text, n = c.text, c.n
+    field_end = c.pos
+    direction: Direction | None = None
+    nulls: Nulls | None = None
+    if text.startswith(".asc", c.pos):
+        direction, c.pos = "asc", c.pos + 4
+    elif text.startswith(".desc", c.pos):
+        direction, c.pos = "desc", c.pos + 5
+    if text.startswith(".nullsfirst", c.pos):
+        nulls, c.pos = "first", c.pos + 11
+    elif text.startswith(".nullslast", c.pos):
+        nulls, c.pos = "last", c.pos + 10
+    at = c.pos
+    if at == n or text[at] == ",":
+        return OrderTerm(fld, direction, nulls, relation)
+    raise _term_end_failure(c, at, field_end, direction, nulls)
+
+
+def _term_end_failure(
+    c: Cursor, at: int, field_end: int, direction: Direction | None, nulls: Nulls | None
+) -> ParseFailure:
+    """Parsec's report when a term goes on with something unexpected at `at`."""
+    text = c.text
+    if nulls is not None:
+        return ParseFailure(at, ('","', END))
+    if text.startswith(".", at):  # a modifier was started: the words that could follow the dot
+        words: tuple[str, ...] = ("nullsfirst", "nullslast")
+        if direction is None:
+            words = ("asc", "desc") + words
+        return ParseFailure(at + 1, tuple(f'"{w}"' for w in words), mismatch(text, at + 1, words[0]))
+    tail = c.field_tail(at) if at == field_end else ()
+    return ParseFailure(at, tail + (DELIMITER, '","', END))

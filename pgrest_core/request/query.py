@@ -1,0 +1,164 @@
+"""The query string's (key, value) pairs → `QueryParams`.
+
+Reserved keys: `select`, `columns`, `on_conflict` (exact), and keys whose last `.`-segment is
+`order`, `limit`, `offset`, `and` or `or` (the segments before it are the embed path:
+`rel.order=…`, `a.b.or=(…)`, `a.not.and=(…)`). Every other key is a filter `a.b.col->json=op.value`,
+except on `/rpc/fn` (`routine=True`), where such pairs stay raw in `params` because only the
+planner knows which of them are function arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pgrest_core.ast import (
+    EmbedPath,
+    Field,
+    JsonStep,
+    QueryParams,
+    ScopedCondition,
+    ScopedOrder,
+    ScopedRange,
+    SelectItem,
+)
+from pgrest_core.request.filters import parse_filter, parse_logic
+from pgrest_core.request.order import parse_order
+from pgrest_core.request.scanner import (
+    DELIMITER,
+    END,
+    Cursor,
+    ParseFailure,
+    field_name,
+    json_path,
+    reject_nul,
+    skip_ws,
+    to_error,
+)
+from pgrest_core.request.select import parse_select
+
+RESERVED = frozenset({"select", "columns", "on_conflict"})
+RESERVED_LAST_SEGMENTS = frozenset({"order", "limit", "offset", "and", "or"})
+
+
+def parse_query_params(pairs: Sequence[tuple[str, str]], *, routine: bool = False) -> QueryParams:
+    """Already percent-decoded pairs, in query-string order → the parsed query."""
+    select: tuple[SelectItem, ...] | None = None
+    conditions: list[ScopedCondition] = []
+    orders: list[ScopedOrder] = []
+    ranges: dict[EmbedPath, tuple[int | None, int | None]] = {}
+    on_conflict: tuple[str, ...] | None = None
+    columns: tuple[str, ...] | None = None
+    params: list[tuple[str, str]] = []
+    for key, value in pairs:
+        reject_nul("tree path", key)
+        if key == "select":
+            if select is None:  # the first one counts, as in PostgREST
+                select = parse_select(value)
+            continue
+        if key == "columns":
+            if columns is None:
+                columns = parse_columns(value, "columns parameter")
+            continue
+        if key == "on_conflict":
+            if on_conflict is None:
+                on_conflict = parse_columns(value, "on_conflict parameter")
+            continue
+        last = key[key.rfind(".") + 1 :]
+        if last == "order":
+            orders.append(ScopedOrder(_embed_path(key), parse_order(value)))
+        elif last == "limit" or last == "offset":
+            path = _embed_path(key)
+            limit, offset = ranges.get(path, (None, None))
+            number = parse_nonnegative(value, last)
+            ranges[path] = (number, offset) if last == "limit" else (limit, number)
+        elif last == "and" or last == "or":
+            path, negated, operator = _logic_key(key)
+            conditions.append(ScopedCondition(path, parse_logic(operator, negated, value)))
+        elif routine:
+            reject_nul("query parameter", value)
+            params.append((key, value))
+        else:
+            path, fld = _filter_key(key)
+            conditions.append(ScopedCondition(path, parse_filter(fld, value)))
+    return QueryParams(
+        select=select,
+        conditions=tuple(conditions),
+        orders=tuple(orders),
+        ranges=tuple(ScopedRange(path, limit, offset) for path, (limit, offset) in ranges.items()),
+        on_conflict=on_conflict,
+        columns=columns,
+        params=tuple(params),
+    )
+
+
+def parse_columns(text: str, what: str) -> tuple[str, ...]:
+    """`a, b,"c d"`: names separated by commas (`columns=`, `on_conflict=`)."""
+    reject_nul(what, text)
+    c = Cursor(text)
+    try:
+        names = [field_name(c)]
+        while True:
+            after_ws = skip_ws(text, c.pos, c.n)
+            if not text.startswith(",", after_ws):
+                if after_ws > c.pos:
+                    raise ParseFailure(after_ws, ('","',))
+                return tuple(names)
+            c.pos = skip_ws(text, after_ws + 1, c.n)
+            names.append(field_name(c))
+    except ParseFailure as failure:
+        raise to_error(what, text, text, failure) from None
+
+
+def parse_nonnegative(text: str, name: str) -> int:
+    """`limit=10`, `offset=0`: digits only."""
+    reject_nul(f"{name} parameter", text)
+    end = 0
+    while end < len(text) and "0" <= text[end] <= "9":
+        end += 1
+    if end == len(text) and end > 0:
+        return int(text)
+    expected = ("digit",) if end == 0 else ("digit", END)
+    raise to_error(f"{name} parameter", text, text, ParseFailure(end, expected))
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+
+def _key_names(key: str, what: str, *, json: bool) -> tuple[list[tuple[str, bool]], tuple[JsonStep, ...]]:
+    """`a.b."c.d"->x` → [(name, was_quoted)…] and the JSON path after the last name."""
+    c = Cursor(key)
+    try:
+        names = []
+        while True:
+            quoted_name = key.startswith('"', c.pos)
+            names.append((field_name(c), quoted_name))
+            if not key.startswith(".", c.pos):
+                break
+            c.pos += 1
+        path = json_path(c) if json else ()
+        if c.pos != c.n:
+            raise ParseFailure(c.pos, c.field_tail(c.pos) + (DELIMITER, END))
+    except ParseFailure as failure:
+        raise to_error(what, key, key, failure) from None
+    return names, path
+
+
+def _embed_path(key: str) -> EmbedPath:
+    """`a.b.order` → ("a", "b")."""
+    names, _json = _key_names(key, "tree path", json=True)
+    return tuple(name for name, _quoted in names[:-1])
+
+
+def _filter_key(key: str) -> tuple[EmbedPath, Field]:
+    names, path = _key_names(key, "tree path", json=True)
+    return tuple(name for name, _quoted in names[:-1]), Field(names[-1][0], path)
+
+
+def _logic_key(key: str) -> tuple[EmbedPath, bool, Literal["and", "or"]]:
+    """`a.not.or` → (("a",), True, "or"); an unquoted `not` anywhere negates."""
+    names, _json = _key_names(key, "logic path", json=False)
+    negated = any(name == "not" and not was_quoted for name, was_quoted in names[:-1])
+    path = tuple(name for name, was_quoted in names[:-1] if was_quoted or name != "not")
+    operator: Literal["and", "or"] = "and" if names[-1][0] == "and" else "or"
+    return path, negated, operator

@@ -1,0 +1,106 @@
+"""`pgrest serve`: configuration errors, overrides, and a real server process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pgrest_cli.serve import bind_host, load_config, serve
+from pgrest_core.runner.pg import TempPostgres
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bad_config_exits_1_with_a_clear_message(tmp_path: Path) -> None:
+    config = tmp_path / "bad.conf"
+    config.write_text('db-uri = "postgresql://"\ndb-tx-end = "sometimes"\n')
+    result = CliRunner().invoke(serve, ["--config", str(config)])
+    assert result.exit_code == 1
+    assert "invalid configuration" in result.output
+    assert "db-tx-end" in result.output
+
+
+def test_missing_config_file_exits_1(tmp_path: Path) -> None:
+    result = CliRunner().invoke(serve, ["--config", str(tmp_path / "nowhere.conf")])
+    assert result.exit_code == 1
+    assert "nowhere.conf" in result.output
+
+
+def test_config_file_env_overrides_and_db_uri_file(tmp_path: Path) -> None:
+    uri_file = tmp_path / "uri"
+    uri_file.write_text("postgresql://me@db/app\n")
+    config = tmp_path / "ok.conf"
+    config.write_text(f'db-uri = "@{uri_file}"\ndb-pool = 3\nserver-port = 4000\nmystery-key = 1\n')
+    settings, warnings = load_config(str(config), {"PGRST_SERVER_PORT": "5000"})
+    assert (settings.db_uri, settings.db_pool, settings.server_port) == ("postgresql://me@db/app", 3, 5000)
+    assert len(warnings) == 1 and "mystery-key" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("server_host", "address"),
+    [("!4", "0.0.0.0"), ("*", "0.0.0.0"), ("!6", "::"), ("127.0.0.1", "127.0.0.1"), ("db", "db")],
+)
+def test_bind_host(server_host: str, address: str) -> None:
+    assert bind_host(server_host) == address
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[str], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{process.communicate()[1]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start listening")
+
+
+def test_serve_answers_http_and_stops_on_sigterm(pg: TempPostgres, tmp_path: Path) -> None:
+    uri = pg.create_database("serve_cli", sql_text="create table notes (id int);")
+    port = _free_port()
+    config = tmp_path / "serve.conf"
+    config.write_text(
+        f'db-uri = "{uri}"\nserver-host = "127.0.0.1"\nserver-port = {port}\n'
+        'db-schemas = "public"\ndb-anon-role = "postgres"\nlog-level = "info"\nunknown-thing = 1\n'
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pgrest_cli", "serve", "--config", str(config)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for_port(port, process)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/a/b/c", timeout=5):
+                raise AssertionError("expected an HTTP error")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
+            assert error.headers["Content-Type"] == "application/json; charset=utf-8"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        pg.drop_database("serve_cli")
+    assert "unknown-thing" in stderr  # the warning
+    assert "GET /a/b/c 404" in stderr  # the request log line
