@@ -195,11 +195,11 @@ def _operation_failure(text: str, start: int, negated: bool) -> ParseFailure:
         attempts.append(_quant_attempt(text, o, word))
     best = max(pos for pos, _ in attempts)
     unexpected = next(u for pos, u in attempts if pos == best)
-    not_failed_here = not negated and attempts[0][0] == best
-    if not negated and best > o and attempts[0][0] == best and best == start + 3:
+    if negated or attempts[0][0] != best:
+        return ParseFailure(best, (OPERATOR,), unexpected)
+    if best == start + 3:  # `not` was read but no "." followed it
         return ParseFailure(best, (DELIMITER,), unexpected)
-    expected = ('"not"', OPERATOR) if not_failed_here else (OPERATOR,)
-    return ParseFailure(best, expected, unexpected)
+    return ParseFailure(best, ('"not"', OPERATOR), unexpected)
 
 
 def _unexpected_at(text: str, i: int) -> str:

@@ -18,6 +18,7 @@ from pgrest_core.request.scanner import (
     ParseFailure,
     field,
     field_name,
+    json_path,
     mismatch,
     reject_nul,
     skip_ws,
@@ -44,26 +45,27 @@ def parse_order(text: str) -> tuple[OrderTerm, ...]:
 
 
 def _term(c: Cursor) -> OrderTerm:
-    start = skip_ws(c.text, c.pos, c.n)
-    c.pos = start
-    related = _related_term(c)
-    if related is not None:
-        return related
-    c.pos = start
-    fld = field(c)
+    """`rel(col)…` or `col…`; both start with a name, which is read once."""
+    text = c.text
+    c.pos = skip_ws(text, c.pos, c.n)
+    name = field_name(c)
+    after_name, name_end = c.pos, c.name_end
+    if text.startswith("(", after_name):
+        related = _related_term(c, name)
+        if related is not None:
+            return related
+        c.pos, c.name_end = after_name, name_end  # read it again as a plain column
+    fld = Field(name, json_path(c))
+    c.pos = skip_ws(text, c.pos, c.n)
     return _modifiers(c, fld, None)
 
 
-def _related_term(c: Cursor) -> OrderTerm | None:
-    """`rel(col).desc`; None (cursor anywhere) when the term is not of that shape."""
-    text = c.text
+def _related_term(c: Cursor, relation: str) -> OrderTerm | None:
+    """`(col).desc` after a relation name; None when the term is not of that shape."""
+    c.pos += 1
     try:
-        relation = field_name(c)
-        if not text.startswith("(", c.pos):
-            return None
-        c.pos += 1
         fld = field(c)
-        if not text.startswith(")", c.pos):
+        if not c.text.startswith(")", c.pos):
             return None
         c.pos += 1
         return _modifiers(c, fld, relation)

@@ -30,6 +30,7 @@ WHITESPACE = " \t"  # Parsec's `ws` in PostgREST: spaces and tabs only
 # Where a JSON array index may end; PostgREST omits ")", we add it so `rel(col->0)` is an index.
 _INDEX_ENDS = ("->", "::", ".", ",", ")")
 _JSON_KEY_STOP = frozenset("(-:.,>)")
+_ASCII_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ $")
 
 
 class ParseFailure(Exception):
@@ -85,13 +86,7 @@ def ident_run(text: str, i: int, n: int) -> int:
     """The end of the run of identifier characters starting at `i`."""
     while i < n:
         ch = text[i]
-        if (
-            ("a" <= ch <= "z")
-            or ("A" <= ch <= "Z")
-            or ("0" <= ch <= "9")
-            or ch in "_ $"
-            or (ch > "\x7f" and ch.isalpha())
-        ):
+        if ch in _ASCII_IDENT or (ch > "\x7f" and ch.isalpha()):
             i += 1
         else:
             break

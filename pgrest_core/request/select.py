@@ -20,10 +20,10 @@ from pgrest_core.request.scanner import (
     LETTER_OR_DIGIT,
     Cursor,
     ParseFailure,
-    field,
     field_name,
     furthest,
     identifier,
+    json_path,
     mismatch,
     nub,
     reject_nul,
@@ -95,22 +95,76 @@ def _forest(c: _SelectCursor, *, nested: bool) -> tuple[SelectItem, ...]:
 
 
 def _item(c: _SelectCursor) -> SelectItem:
+    """One item. Embeds and fields share their `[alias:]name` start, so it is read once."""
     text, n, start = c.text, c.n, c.pos
     p = skip_ws(text, start, n)
+    c.pos = p
     if text.startswith("...", p):
         c.pos = p + 3
         try:
-            relation, _alias_, hint, join = _embed_header(c, spread=True)
+            relation = field_name(c)
+            hint, join = _embed_params(c)
+            if not text.startswith("(", c.pos):
+                raise ParseFailure(c.pos, c.field_tail(c.pos) + ('"!"', '"("'))
         except ParseFailure as failure:
             raise furthest(failure, _nothing_here(c, start, p)) from None
         return _embed_body(c, relation, None, hint, join, spread=True)
-    c.pos = p
-    try:
-        relation, alias, hint, join = _embed_header(c, spread=False)
-    except ParseFailure:
+    if text.startswith("*", p):
+        if _at_item_end(text, p + 1, n):
+            c.pos = p + 1
+            c.tail = None
+            return SelectField(_STAR)
+        raise ParseFailure(p + 1, _ITEM_ENDS, empty=p == start)
+    if text.startswith("count()", p):
+        count = _count(c, None)
+        if count is not None:
+            return count
         c.pos = p
-        return _field_item(c, start, p)
-    return _embed_body(c, relation, alias, hint, join, spread=False)
+    try:
+        name, quoted_name = _name(c)
+    except ParseFailure as failure:
+        if failure.pos == p:
+            raise _nothing_here(c, start, p) from None
+        raise
+    alias = None
+    colon = c.pos
+    if text.startswith(":", colon) and not text.startswith(":", colon + 1):
+        alias = name
+        c.pos = colon + 1
+        if text.startswith("count()", c.pos):
+            count = _count(c, alias)
+            if count is not None:
+                return count
+            c.pos = colon + 1
+        try:
+            name, quoted_name = _name(c)
+        except ParseFailure as failure:
+            failure.empty = False  # the alias was consumed
+            raise
+    if c.pos < n and text[c.pos] in "!(" and not (name == "count" and not quoted_name):
+        embed = _try_embed(c, name, alias)
+        if embed is not None:
+            return embed
+    return _field_rest(c, name, alias)
+
+
+def _name(c: Cursor) -> tuple[str, bool]:
+    quoted_name = c.text.startswith('"', c.pos)
+    return field_name(c), quoted_name
+
+
+def _try_embed(c: _SelectCursor, relation: str, alias: str | None) -> SelectEmbed | None:
+    """`!hint!inner(…)` after a name; None (cursor back after the name) when no `(` follows."""
+    after_name, name_end = c.pos, c.name_end
+    try:
+        hint, join = _embed_params(c)
+    except ParseFailure:
+        hint = join = None
+        c.pos = -1
+    if c.pos != -1 and c.text.startswith("(", c.pos):
+        return _embed_body(c, relation, alias, hint, join, spread=False)
+    c.pos, c.name_end = after_name, name_end  # as if the `!…` had never been read
+    return None
 
 
 def _nothing_here(c: _SelectCursor, start: int, p: int) -> ParseFailure:
@@ -122,14 +176,9 @@ def _nothing_here(c: _SelectCursor, start: int, p: int) -> ParseFailure:
     )
 
 
-def _embed_header(c: _SelectCursor, *, spread: bool) -> tuple[str, str | None, str | None, JoinType | None]:
-    """`[alias:]rel!hint!inner` followed by `(`; raises ParseFailure if this is no embed."""
-    text, n = c.text, c.n
-    alias = None if spread else _alias(c)
-    quoted_name = text.startswith('"', c.pos)
-    relation = field_name(c)
-    if relation == "count" and not quoted_name and not spread:
-        raise ParseFailure(c.pos)  # `count(` can only be the count() aggregate
+def _embed_params(c: Cursor) -> tuple[str | None, JoinType | None]:
+    """Up to two `!name`: `left`/`inner` are join types, any other name is the hint (first wins)."""
+    text = c.text
     hint: str | None = None
     join: JoinType | None = None
     for _ in range(2):
@@ -144,9 +193,7 @@ def _embed_header(c: _SelectCursor, *, spread: bool) -> tuple[str, str | None, s
             join = join or "left"
         else:
             hint = hint or value
-    if c.pos < n and text[c.pos] == "(":
-        return relation, alias, hint, join
-    raise ParseFailure(c.pos, c.field_tail(c.pos) + ('"!"', '"("'))
+    return hint, join
 
 
 def _embed_body(
@@ -167,48 +214,15 @@ def _embed_body(
     return SelectEmbed(relation, select, alias, hint, join, spread)
 
 
-def _alias(c: Cursor) -> str | None:
-    """`name:` (but not `name::`, a cast); the cursor stays put when there is none."""
-    text, start = c.text, c.pos
-    try:
-        name = field_name(c)
-    except ParseFailure:
-        c.pos = start
-        return None
-    colon = c.pos
-    if text.startswith(":", colon) and not text.startswith(":", colon + 1):
-        c.pos = colon + 1
-        return name
-    c.pos = start
-    return None
-
-
 def _at_item_end(text: str, i: int, n: int) -> bool:
     return i == n or text[i] == ")" or text[i] == ","
 
 
-def _field_item(c: _SelectCursor, start: int, p: int) -> SelectField:
-    """`*`, `count()`, or a field with its cast, aggregate and aggregate cast."""
+def _field_rest(c: _SelectCursor, name: str, alias: str | None) -> SelectField:
+    """After the name: JSON path, cast, aggregate, aggregate cast, then the end of the item."""
     text, n = c.text, c.n
-    if text.startswith("*", p):
-        if _at_item_end(text, p + 1, n):
-            c.pos = p + 1
-            c.tail = None
-            return SelectField(_STAR)
-        raise ParseFailure(p + 1, _ITEM_ENDS, empty=p == start)
-    alias = _alias(c)
-    if text.startswith("count()", c.pos):
-        count = _count(c, alias)
-        if count is not None:
-            return count
-    c.pos = p
-    alias = _alias(c)
-    try:
-        fld = field(c)
-    except ParseFailure as failure:
-        if alias is None and failure.pos == p:
-            raise _nothing_here(c, start, p) from None
-        raise
+    fld = Field(name, json_path(c))
+    c.pos = skip_ws(text, c.pos, n)
     cast = aggregate_cast = None
     cast_end = aggregate_cast_end = -1
     if text.startswith("::", c.pos):
