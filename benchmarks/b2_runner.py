@@ -1,0 +1,196 @@
+"""B2 runner overhead: request -> response bytes through pgrest, against raw psycopg, no HTTP.
+
+pgrest: `PgrestApp.handle` (auth, parse, plan, compile, one transaction through the runner,
+respond) on a pool of one connection. Baselines, on that same pooled connection with the same
+prepare setting (`prepare=True`, as the runner uses):
+
+- raw: psycopg executing exactly the statement and parameters pgrest emitted, alone
+  (a read in autocommit, a write inside BEGIN … ROLLBACK), body encoded to bytes;
+- raw transaction: psycopg sending pgrest's whole transaction itself, in one pipeline —
+  BEGIN READ ONLY, the set_config prelude, the statement, COMMIT — isolating the Python cost
+  of pgrest from the cost of the transaction it chooses to run.
+
+A workload pgrest does not compile yet (PGRST127) is reported as not implemented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.timing import Stats, interleaved_async
+from benchmarks.workloads import ALL, Workload
+from pgrest_core.config import Settings
+from pgrest_core.errors import PgrstError
+from pgrest_core.pipeline import Options, prepare
+from pgrest_core.request.api_request import parse_request
+from pgrest_core.schema.model import SchemaCache
+from pgrest_core.sql.fragment import Fragment
+from pgrest_core.sql.prelude import RequestContext, prelude
+
+ANON_ROLE = "web_anon"
+SCHEMAS = ("public",)
+BODY_COLUMN = 2  # total_count, page_count, body, … (pgrest's wrapper statement)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadResult:
+    workload: Workload
+    status: str  # "measured" or "not implemented yet"
+    pgrest: Stats | None = None
+    raw: Stats | None = None
+    raw_transaction: Stats | None = None
+    response_bytes: int | None = None
+    same_body: bool | None = None  # pgrest's body equals the raw statement's
+
+
+def settings_for(uri: str) -> Settings:
+    return Settings(
+        db_uri=uri,
+        db_schemas=SCHEMAS,
+        db_anon_role=ANON_ROLE,
+        db_pool=1,  # one connection: pgrest and the baselines share it
+        db_channel_enabled=False,
+        db_tx_end="commit-allow-override",  # lets the insert workload ask for a rollback
+        log_level="crit",
+    )
+
+
+def scope_for(workload: Workload) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": workload.method,
+        "path": workload.path,
+        "raw_path": workload.path.encode(),
+        "query_string": workload.query.encode(),
+        "root_path": "",
+        "headers": [(name.encode(), value.encode()) for name, value in workload.headers],
+    }
+
+
+def emitted_statement(workload: Workload, cache: SchemaCache) -> tuple[Fragment, bool]:
+    """The statement pgrest emits for the workload, and whether it is read-only."""
+    request = parse_request(
+        workload.method, workload.path, workload.query, workload.headers, workload.body, schemas=SCHEMAS
+    )
+    prepared = prepare(request, cache, Options(schemas=SCHEMAS))
+    return prepared.statement, prepared.read_only
+
+
+def request_prelude(workload: Workload) -> Fragment:
+    """The prelude pgrest sends for an anonymous request (same text, same kind of values)."""
+    context = RequestContext(
+        schema=SCHEMAS[0],
+        role=ANON_ROLE,
+        claims={"role": ANON_ROLE},
+        method=workload.method,
+        path=workload.path,
+        headers=tuple((name.lower(), value) for name, value in workload.headers),
+        extra_search_path=("public",),
+    )
+    return prelude(context)
+
+
+class Contenders:
+    """The three ways of answering one workload, all on the app's single pooled connection."""
+
+    def __init__(self, app: Any, workload: Workload, statement: Fragment, read_only: bool) -> None:
+        self.app = app
+        self.workload = workload
+        self.scope = scope_for(workload)
+        self.headers = [(name.lower(), value) for name, value in workload.headers]
+        self.text = statement.render("psycopg")
+        self.params = statement.params
+        self.read_only = read_only
+        first = request_prelude(workload)
+        self.prelude_text, self.prelude_params = first.render("psycopg"), first.params
+
+    async def pgrest(self) -> bytes:
+        w = self.workload
+        response = await self.app.handle(w.method, w.path, self.scope, self.headers, w.body or b"")
+        if response.status >= 400:
+            raise RuntimeError(f"pgrest answered {response.status}: {response.body[:300]!r}")
+        body: bytes = response.body
+        return body
+
+    async def raw(self) -> bytes:
+        async with self.app.runner.pool.connection() as conn:
+            if self.read_only:
+                cursor = await conn.execute(self.text, self.params, prepare=True)
+                row = await cursor.fetchone()
+            else:
+                async with conn.pipeline() as pipeline:
+                    await conn.execute("BEGIN")
+                    cursor = await conn.execute(self.text, self.params, prepare=True)
+                    await conn.execute("ROLLBACK")
+                    await pipeline.sync()
+                    row = await cursor.fetchone()
+        return _body(row)
+
+    async def raw_transaction(self) -> bytes:
+        begin = "BEGIN ISOLATION LEVEL READ COMMITTED" + (" READ ONLY" if self.read_only else "")
+        async with self.app.runner.pool.connection() as conn:
+            async with conn.pipeline() as pipeline:
+                await conn.execute(begin)
+                await conn.execute(self.prelude_text, self.prelude_params, prepare=True)
+                cursor = await conn.execute(self.text, self.params, prepare=True)
+                await conn.execute("COMMIT" if self.read_only else "ROLLBACK")
+                await pipeline.sync()
+                row = await cursor.fetchone()
+        return _body(row)
+
+
+def _body(row: tuple[Any, ...] | None) -> bytes:
+    value = row[BODY_COLUMN] if row else None
+    return value.encode() if isinstance(value, str) else b""
+
+
+async def _measure(app: Any, workload: Workload, repeats: int, iterations: int) -> WorkloadResult:
+    try:
+        statement, read_only = emitted_statement(workload, app.schema_cache)
+    except PgrstError as error:
+        if error.code == "PGRST127":
+            return WorkloadResult(workload, "not implemented yet")
+        raise
+    contenders = Contenders(app, workload, statement, read_only)
+    pgrest_body = await contenders.pgrest()
+    same_body = pgrest_body == await contenders.raw()
+    runs: dict[str, Callable[[], Awaitable[object]]] = {
+        "pgrest": contenders.pgrest,
+        "raw": contenders.raw,
+        "raw_transaction": contenders.raw_transaction,
+    }
+    stats = await interleaved_async(runs, repeats=repeats, iterations=iterations)
+    return WorkloadResult(
+        workload,
+        "measured",
+        stats["pgrest"],
+        stats["raw"],
+        stats["raw_transaction"],
+        len(pgrest_body),
+        same_body,
+    )
+
+
+async def _run(
+    uri: str, repeats: int, iterations: int, workloads: tuple[Workload, ...]
+) -> list[WorkloadResult]:
+    from pgrest_core.asgi import create_app
+
+    app = create_app(settings_for(uri))
+    await app.startup()  # opens the pool and introspects the schema cache
+    try:
+        if app.runner is None or app.schema_cache is None:
+            raise RuntimeError("pgrest did not start: no runner or no schema cache")
+        await app.runner.pool.wait(timeout=30)
+        return [await _measure(app, workload, repeats, iterations) for workload in workloads]
+    finally:
+        await app.shutdown()
+
+
+def run(
+    uri: str, *, repeats: int, iterations: int, workloads: tuple[Workload, ...] = ALL
+) -> list[WorkloadResult]:
+    return asyncio.run(_run(uri, repeats, iterations, workloads))

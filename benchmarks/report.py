@@ -1,0 +1,374 @@
+"""RESULTS.md: every benchmark's table, the targets with the measured gap, and the versions."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from benchmarks.b1_translation import CaseResult
+from benchmarks.b2_runner import WorkloadResult
+from benchmarks.b3_http import LoadResult, median_of
+from benchmarks.b4_scale import Series
+from benchmarks.timing import ratio
+
+
+@dataclass(slots=True)
+class Run:
+    """Everything one `python -m benchmarks` run produced (None: not run)."""
+
+    command: str
+    started_utc: str
+    wall_seconds: float = 0.0
+    postgres_version: str | None = None
+    b1: list[CaseResult] | None = None
+    b2: list[WorkloadResult] | None = None
+    b3: list[LoadResult] | None = None
+    b4: list[Series] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    goal: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _wrk_version() -> str:
+    try:
+        done = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "not installed"
+    first = (done.stdout or done.stderr).strip().splitlines()
+    return first[0].split(" [")[0].removeprefix("wrk ") if first else "unknown"
+
+
+def _us(value: float | None) -> str:
+    return "—" if value is None else (f"{value:.1f}" if value < 1000 else f"{value:,.0f}")
+
+
+def _x(value: float | None) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.2f}×"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return lines
+
+
+# -- targets --------------------------------------------------------------------------------------
+
+
+def targets(run: Run) -> list[Target]:
+    found: list[Target] = []
+    simple = [r for r in run.b1 or [] if r.case.baseline and r.pgrest is not None]
+    floors = [(r, ratio(r.pgrest.median_us, r.floor.median_us)) for r in simple if r.pgrest and r.floor]
+    if floors:
+        worst, value = max(floors, key=lambda item: item[1])
+        found.append(
+            Target(
+                "B1 pgrest / f-string floor (simple cases, worst)",
+                "≤ 2.0×",
+                f"{value:.1f}× ({worst.case.key})",
+                value <= 2.0,
+            )
+        )
+    speedups = [(r, ratio(r.alchemy.median_us, r.pgrest.median_us)) for r in simple if r.pgrest and r.alchemy]
+    if speedups:
+        worst, value = min(speedups, key=lambda item: item[1])
+        found.append(
+            Target(
+                "B1 speed-up over SQLAlchemy Core (simple cases, worst)",
+                "≥ 3.0× faster",
+                f"{value:.1f}× faster ({worst.case.key})",
+                value >= 3.0,
+            )
+        )
+    single = next((r for r in run.b2 or [] if r.workload.key == "single_row" and r.pgrest and r.raw), None)
+    if single and single.pgrest and single.raw:
+        overhead = ratio(single.pgrest.median_us, single.raw.median_us) - 1
+        found.append(
+            Target(
+                "B2 single-row p50 overhead over raw psycopg",
+                "≤ +15%",
+                f"{overhead:+.0%} ({single.pgrest.median_us - single.raw.median_us:.0f} µs)",
+                overhead <= 0.15,
+            )
+        )
+    loads = [
+        (r, ratio(median_of(r.pgrest, "requests_per_s"), median_of(r.baseline, "requests_per_s")))
+        for r in run.b3 or []
+    ]
+    if loads:
+        worst_load, value = min(loads, key=lambda item: item[1])
+        found.append(
+            Target(
+                "B3 req/s, pgrest / hand-written app (worst route × connections)",
+                "≥ 1.0×",
+                f"{value:.2f}× ({worst_load.workload.key}, {worst_load.connections} conn.)",
+                value >= 1.0,
+            )
+        )
+    if run.b4:
+        worst_series = max(run.b4, key=lambda s: s.time_exponent)
+        found.append(
+            Target(
+                "B4 growth exponent of translation time (worst of depth/width)",
+                "≤ 1.2",
+                f"{worst_series.time_exponent:.2f} ({worst_series.name})",
+                worst_series.time_exponent <= 1.2,
+            )
+        )
+    return found
+
+
+# -- sections -------------------------------------------------------------------------------------
+
+
+def _header(run: Run) -> list[str]:
+    versions = [
+        ("Python", platform.python_version()),
+        ("psycopg", _version("psycopg")),
+        ("PostgreSQL", run.postgres_version or "not started"),
+        ("SQLAlchemy", _version("sqlalchemy")),
+        ("uvicorn", _version("uvicorn")),
+        ("Starlette", _version("starlette")),
+        ("wrk", _wrk_version()),
+        ("CPU cores", str(os.cpu_count())),
+        ("Platform", f"{platform.system()} {platform.machine()}"),
+    ]
+    return [
+        "# pgrest benchmark results",
+        "",
+        f"Generated by `{run.command}` at {run.started_utc} (wall time {run.wall_seconds:.0f} s); "
+        "regenerate with the same command. Times are µs; a ratio is pgrest / baseline "
+        '(below 1 means pgrest is faster) unless it says "faster". Medians are the median of '
+        "the per-repeat medians; p99 is over all timed calls. See benchmarks/README.md for the method.",
+        "",
+        *_table([name for name, _ in versions], [[value for _, value in versions]]),
+    ]
+
+
+def _targets_section(run: Run) -> list[str]:
+    rows = [
+        [t.name, t.goal, t.measured, {True: "yes", False: "**no**", None: "—"}[t.met]] for t in targets(run)
+    ]
+    return ["", "## Targets", "", *_table(["Target", "Goal", "Measured", "Met"], rows)]
+
+
+def _b1_section(results: list[CaseResult]) -> list[str]:
+    rows = []
+    for r in results:
+        label = f"{r.case.title} — `{r.case.request_line}`"
+        if r.pgrest is None:
+            rows.append([label, "not implemented yet (PGRST127)", *["—"] * 8])
+            continue
+        floor_ratio = ratio(r.pgrest.median_us, r.floor.median_us) if r.floor else None
+        alchemy_ratio = ratio(r.pgrest.median_us, r.alchemy.median_us) if r.alchemy else None
+        calls = f"{r.pgrest_calls}" + (
+            f" / {r.floor_calls} / {r.alchemy_calls}" if r.floor_calls is not None else ""
+        )
+        same = "—" if r.floor_same_sql is None else ("yes" if r.floor_same_sql else "**no**")
+        rows.append(
+            [
+                label,
+                _us(r.pgrest.median_us),
+                _us(r.pgrest.p99_us),
+                _us(r.floor.median_us if r.floor else None),
+                _x(floor_ratio),
+                _us(r.alchemy.median_us if r.alchemy else None),
+                _x(alchemy_ratio),
+                calls,
+                str(r.sql_length),
+                same,
+            ]
+        )
+    header = [
+        "Request",
+        "pgrest p50",
+        "pgrest p99",
+        "(a) f-string",
+        "pgrest/(a)",
+        "(b) SQLAlchemy",
+        "pgrest/(b)",
+        "Python calls pgrest / (a) / (b)",
+        "SQL chars",
+        "(a) same SQL",
+    ]
+    table = _table(header, rows)
+    return [
+        "",
+        "## B1 translation (no database)",
+        "",
+        "parse → plan → compile → render for one request, over the demo schema snapshot (the "
+        "misspelled-table case over a generated 450-table schema, timed up to the error body). "
+        "Baselines for the simple `/films` cases: (a) `urllib.parse` + f-strings with identifier "
+        "quoting and a column whitelist, emitting pgrest's exact statement; (b) SQLAlchemy Core "
+        "`select().where().order_by().limit()` wrapped in the same CTE, built fresh and compiled "
+        "for the PostgreSQL dialect per request. Python calls are counted with `sys.setprofile` over "
+        "one call (deterministic).",
+        "",
+        *table,
+    ]
+
+
+def _b2_section(results: list[WorkloadResult]) -> list[str]:
+    rows = []
+    for r in results:
+        if r.pgrest is None or r.raw is None or r.raw_transaction is None:
+            rows.append([r.workload.title, "not implemented yet (PGRST127)", *["—"] * 9])
+            continue
+        rows.append(
+            [
+                r.workload.title,
+                _us(r.pgrest.median_us),
+                _us(r.pgrest.p99_us),
+                _us(r.raw.median_us),
+                _us(r.raw.p99_us),
+                _x(ratio(r.pgrest.median_us, r.raw.median_us)),
+                _us(r.pgrest.median_us - r.raw.median_us),
+                _us(r.raw_transaction.median_us),
+                _x(ratio(r.pgrest.median_us, r.raw_transaction.median_us)),
+                _us(r.pgrest.median_us - r.raw_transaction.median_us),
+                f"{r.response_bytes} ({'same' if r.same_body else '**differs**'})",
+            ]
+        )
+    header = [
+        "Workload",
+        "pgrest p50",
+        "pgrest p99",
+        "raw p50",
+        "raw p99",
+        "p50 ratio",
+        "overhead µs",
+        "raw tx p50",
+        "p50 ratio vs tx",
+        "overhead vs tx µs",
+        "body bytes",
+    ]
+    return [
+        "",
+        "## B2 runner overhead (no HTTP)",
+        "",
+        "pgrest: `PgrestApp.handle` (auth, parse, plan, compile, BEGIN + set_config prelude + statement "
+        "+ COMMIT in one pipeline, respond) → response bytes. raw: psycopg running the exact statement "
+        "and parameters pgrest emitted, alone, body encoded. raw tx: psycopg sending pgrest's whole "
+        "transaction itself — the difference to it is pgrest's Python cost. All three on the same pooled "
+        "connection with `prepare=True`.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def _b3_section(results: list[LoadResult]) -> list[str]:
+    rows = []
+    for r in results:
+        ours_rate, their_rate = median_of(r.pgrest, "requests_per_s"), median_of(r.baseline, "requests_per_s")
+        ours_p50, their_p50 = median_of(r.pgrest, "p50_us"), median_of(r.baseline, "p50_us")
+        ours_p99, their_p99 = median_of(r.pgrest, "p99_us"), median_of(r.baseline, "p99_us")
+        failures = sum(run.failures for run in (*r.pgrest, *r.baseline))
+        rows.append(
+            [
+                r.workload.title,
+                str(r.connections),
+                f"{ours_rate:,.0f}",
+                f"{their_rate:,.0f}",
+                _x(ratio(ours_rate, their_rate)),
+                _us(ours_p50),
+                _us(their_p50),
+                _x(ratio(ours_p50, their_p50)),
+                _us(ours_p99),
+                _us(their_p99),
+                _x(ratio(ours_p99, their_p99)),
+                str(failures),
+            ]
+        )
+    header = [
+        "Route",
+        "Connections",
+        "pgrest req/s",
+        "baseline req/s",
+        "req/s ratio",
+        "pgrest p50",
+        "baseline p50",
+        "p50 ratio",
+        "pgrest p99",
+        "baseline p99",
+        "p99 ratio",
+        "failed requests",
+    ]
+    return [
+        "",
+        "## B3 HTTP (wrk on 127.0.0.1)",
+        "",
+        "`pgrest serve --config FILE` against a minimal Starlette + psycopg-pool app running the same "
+        "SQL per route (benchmarks/b3_baseline_app.py); both under uvicorn with the same settings, one "
+        "worker, pools of the same size, no request logging. `wrk -t1 --latency`; "
+        f"{len(results[0].pgrest) if results else 0} repeats per cell, the servers alternating. "
+        "Latencies in µs.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def _b4_section(series: list[Series]) -> list[str]:
+    lines = [
+        "",
+        "## B4 scale (embedding depth and width)",
+        "",
+        "Translation (parse → render) of `t0?select=id,name,t1(id,name,t2(…))` (depth, each level a "
+        "to-many lateral subquery) and `hub?select=id,name,c1(id,name),…` (width) over generated "
+        "schemas. Size = embeds + 1; the exponent k fits y ∝ size^k by log-log least squares.",
+    ]
+    for s in series:
+        rows = [
+            [str(knob), str(p.size), _us(p.stats.median_us), _us(p.stats.p99_us), str(p.sql_length)]
+            for knob, p in s.points
+        ]
+        sizes = [float(p.size) for _, p in s.points]
+        times = [p.stats.median_us for _, p in s.points]
+        per_level = _slope(sizes, times)
+        lines += [
+            "",
+            f"**{s.name}**: time exponent **{s.time_exponent:.2f}**, SQL length exponent "
+            f"{s.length_exponent:.2f}, about {per_level:.0f} µs per extra level.",
+            "",
+            *_table([s.name, "size", "p50 µs", "p99 µs", "SQL chars"], rows),
+        ]
+    return lines
+
+
+def _slope(xs: list[float], ys: list[float]) -> float:
+    """Ordinary least-squares slope of y on x."""
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread if spread else 0.0
+
+
+def render(run: Run) -> str:
+    lines = _header(run) + _targets_section(run)
+    if run.b1 is not None:
+        lines += _b1_section(run.b1)
+    if run.b2 is not None:
+        lines += _b2_section(run.b2)
+    if run.b3 is not None:
+        lines += _b3_section(run.b3)
+    if run.b4 is not None:
+        lines += _b4_section(run.b4)
+    if run.notes:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in run.notes)]
+    return "\n".join(lines) + "\n"
