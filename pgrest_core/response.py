@@ -15,10 +15,12 @@ def _total(recipe: ResponseRecipe, row: ResultRow) -> int | None:
     if recipe.count == "planned":
         return row.planned_count
     if recipe.count == "estimated":
-        # Exact while the result is small (within db-max-rows), the planner's estimate beyond it.
-        if row.total_count is not None and (recipe.max_rows is None or row.total_count <= recipe.max_rows):
-            return row.total_count
-        return row.planned_count if row.planned_count is not None else row.total_count
+        # Exact while the result is small (within db-max-rows); beyond it the planner's estimate,
+        # never less than what was counted.
+        exact = row.total_count
+        if exact is None or recipe.max_rows is None or exact <= recipe.max_rows:
+            return exact
+        return max(exact, row.planned_count or 0)
     return None
 
 

@@ -50,6 +50,8 @@ def _for_media(media: MediaType, plan_enabled: bool) -> Representation | None:
 
 def _plan(media: MediaType) -> Representation:
     target = media.param("for") or "application/json"
+    if target in (_OBJECT.removesuffix("+json"), _ARRAY.removesuffix("+json")):
+        target += "+json"  # `for="application/vnd.pgrst.object"` names the same representation
     options = tuple(o for o in (media.param("options") or "").split("|") if o)
     as_text = media.essence == _PLAN + "+text"
     content_type = (_PLAN + ("+text" if as_text else "+json")) + f'; for="{target}"'

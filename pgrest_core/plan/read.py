@@ -8,7 +8,7 @@ goes wrong here or in parsing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled
@@ -30,6 +30,25 @@ class OutputField:
     wrap_to_json: bool = False  # a composite/array column walked with -> needs to_jsonb first
     computed: QualifiedName | None = None  # a computed field: fn(row) instead of a column
     star: bool = False
+    alias: str | None = None  # the alias the request gave, if any
+
+    @property
+    def alias_or_column(self) -> str:
+        return self.alias or self.field.name
+
+
+@dataclass(frozen=True, slots=True)
+class Hoisted:
+    """An aggregate written inside a to-one spread, applied in the first non-spread level above.
+
+    `...costs(total:cost.sum())` makes the spread output the raw `cost` under `name`, and the
+    parent compute `sum(cost) AS "total"` grouped by its other columns.
+    """
+
+    name: str | None  # the spread's output column it aggregates; None for count()
+    aggregate: ast.Aggregate
+    cast: str | None
+    alias: str  # the JSON key in the parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +61,7 @@ class EmbedPlan:
     inner: bool
     spread: bool
     selected: bool = True  # False for `rel()` used only for filtering
+    hoisted: tuple[Hoisted, ...] = ()  # spreads only: aggregates the parent level applies
 
     @property
     def lateral_alias(self) -> str:
@@ -88,7 +108,8 @@ class ReadPlan:
 
     @property
     def has_aggregates(self) -> bool:
-        return any(f.aggregate is not None for f in self.fields)
+        """Does this level GROUP BY: its own aggregates, or ones hoisted from its spreads?"""
+        return any(f.aggregate is not None for f in self.fields) or any(e.hoisted for e in self.embeds)
 
 
 class _Aliases:
@@ -125,7 +146,8 @@ def plan_read(
 ) -> ReadPlan:
     """The plan tree for reading `relation` with the query's select, conditions, order and pages."""
     table = find_table(cache, relation.schema, relation.name)
-    select = query.select if query.select is not None else (ast.SelectField(ast.Field("*")),)
+    # No `select`, or an empty one, means every column.
+    select = query.select or (ast.SelectField(ast.Field("*")),)
     planner = _Planner(query, cache, aggregates_enabled)
     return planner.level(relation, table, select, (), planner.aliases.new(relation.name))
 
@@ -144,12 +166,19 @@ class _Planner:
         select: tuple[ast.SelectItem, ...],
         path: ast.EmbedPath,
         alias: str,
+        *,
+        spread: bool = False,
     ) -> ReadPlan:
         fields: list[OutputField] = []
         embeds: list[EmbedPlan] = []
         for item in select:
             if isinstance(item, ast.SelectField):
-                fields.append(self.output_field(item, table, relation))
+                field = self.output_field(item, table, relation)
+                if field.star and spread and table is not None:
+                    # A spread lifts named columns into its parent, so `*` becomes the list.
+                    fields.extend(OutputField(ast.Field(c.name), c.name) for c in table.columns)
+                else:
+                    fields.append(field)
             else:
                 embeds.append(self.embed(item, relation, table, path))
         conditions = self.conditions(path, embeds)
@@ -193,6 +222,7 @@ class _Planner:
             wrap_to_json=wrap,
             computed=computed,
             star=star and item.aggregate is None,
+            alias=item.alias,
         )
 
     def embed(
@@ -210,15 +240,31 @@ class _Planner:
         child_table = self.cache.tables.get(target.relation)
         name = item.alias or item.relation
         child = self.level(
-            target.relation, child_table, item.select, path + (name,), self.aliases.new(target.relation.name)
+            target.relation,
+            child_table,
+            item.select,
+            path + (name,),
+            self.aliases.new(target.relation.name),
+            spread=item.spread,
         )
+        hoisted: tuple[Hoisted, ...] = ()
+        if item.spread:
+            child, hoisted = _hoist_aggregates(child)
+            if hoisted and not target.to_one:
+                raise ApiRequestError(
+                    "PGRST127",
+                    400,
+                    "Feature not implemented",
+                    "Aggregates are not implemented for one-to-many or many-to-many spreads.",
+                )
         return EmbedPlan(
             name=name,
             target=target,
             plan=child,
             inner=item.join == "inner",
             spread=item.spread,
-            selected=bool(item.select) or item.spread,
+            selected=bool(child.fields) or any(e.selected for e in child.embeds) or bool(hoisted),
+            hoisted=hoisted,
         )
 
     def conditions(self, path: ast.EmbedPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
@@ -275,6 +321,31 @@ class _Planner:
         return limit, offset
 
 
+def _hoist_aggregates(plan: ReadPlan) -> tuple[ReadPlan, tuple[Hoisted, ...]]:
+    """Strip a spread level's aggregates (and its own spreads'), to be applied by the parent."""
+    hoisted: list[Hoisted] = []
+    fields: list[OutputField] = []
+    for field in plan.fields:
+        if field.aggregate is None:
+            fields.append(field)
+            continue
+        if field.field.name == "*":  # count(): counts the parent's rows, nothing to output
+            hoisted.append(Hoisted(None, field.aggregate, field.aggregate_cast, field.name))
+            continue
+        column = field.alias_or_column
+        fields.append(replace(field, name=column, aggregate=None, aggregate_cast=None))
+        hoisted.append(Hoisted(column, field.aggregate, field.aggregate_cast, field.name))
+    embeds: list[EmbedPlan] = []
+    for embed in plan.embeds:
+        if embed.spread:
+            # Nested spreads pass their columns through this level untouched; the first
+            # non-spread level above applies their aggregates.
+            hoisted.extend(embed.hoisted)
+            embed = replace(embed, hoisted=())
+        embeds.append(embed)
+    return replace(plan, fields=tuple(fields), embeds=tuple(embeds)), tuple(hoisted)
+
+
 def _last(path: ast.EmbedPath, query: ast.QueryParams) -> str:
     return path[-1] if path else "the parent"
 
@@ -295,7 +366,7 @@ def _null_check(embed: EmbedPlan, condition: ast.Filter) -> NullCheck:
 def _default_name(item: ast.SelectField) -> str:
     """The JSON key PostgREST gives a select item: last path key, the aggregate, or the column."""
     if item.aggregate is not None:
-        return item.aggregate.value if item.field.name == "*" or not item.alias else item.alias
+        return item.aggregate.value
     for step in reversed(item.field.json_path):
         if isinstance(step.key, str):
             return step.key

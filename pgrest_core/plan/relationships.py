@@ -8,10 +8,10 @@ is PGRST201, whose details list the candidates.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from pgrest_core.errors import SchemaCacheError
+from pgrest_core.plan.fuzzy import TABLE_MIN_SCORE, best_match, ranked
 from pgrest_core.schema.model import (
     Cardinality,
     ComputedRelationship,
@@ -36,14 +36,8 @@ class EmbedTarget:
         return rel.to_one
 
 
-def _close(name: str, candidates: list[str]) -> str | None:
-    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return matches[0] if matches else None
-
-
 def table_not_found(cache: SchemaCache, schema: str, name: str) -> SchemaCacheError:
-    names = [q.name for q in cache.tables if q.schema == schema]
-    close = _close(name, names)
+    close = best_match(name, (q.name for q in cache.tables if q.schema == schema), TABLE_MIN_SCORE)
     return SchemaCacheError(
         "PGRST205",
         404,
@@ -53,55 +47,83 @@ def table_not_found(cache: SchemaCache, schema: str, name: str) -> SchemaCacheEr
     )
 
 
-def _matches_name(rel: Relationship, name: str) -> bool:
-    if rel.target.name == name:
-        return True
-    # A to-one relationship can also be named by its foreign key or its single column.
-    if rel.to_one and rel.junction is None:
-        if rel.constraint == name:
-            return True
-        if len(rel.columns) == 1 and rel.columns[0][0] == name:
-            return True
-    return False
+def _single(pairs: tuple[tuple[str, str], ...], side: int) -> str | None:
+    """The one column of a single-column key on `side` (0: source, 1: target), else None."""
+    return pairs[0][side] if len(pairs) == 1 else None
 
 
-def _matches_hint(rel: Relationship, hint: str) -> bool:
-    if rel.junction is not None:
-        j = rel.junction
-        return hint in (j.table.name, j.source_constraint, j.target_constraint)
-    if rel.constraint == hint:
-        return True
-    return any(hint in pair for pair in rel.columns)
+def _matches(rel: Relationship, name: str, hint: str | None, target_is_view: bool) -> bool:
+    """Does `name!hint` pick this relationship? PostgREST's rules, in order of the cases."""
+    fk_column = _single(rel.columns, 0)
+    ref_column = _single(rel.columns, 1)
+    is_fk = rel.junction is None
+    if rel.is_self:
+        # One foreign key gives two self-relationships: the table's name (with the column
+        # as hint) means the children, the foreign key column alone means the parent.
+        if hint is None:
+            return (name == rel.target.name and rel.cardinality is Cardinality.ONE_TO_MANY) or (
+                name == fk_column and rel.cardinality is Cardinality.MANY_TO_ONE
+            )
+        return name == rel.target.name and rel.cardinality is Cardinality.ONE_TO_MANY and hint == ref_column
+    if hint is None:
+        return name == rel.target.name or (
+            is_fk and not target_is_view and name in (rel.constraint, fk_column)
+        )
+    if name != rel.target.name:
+        return False
+    if is_fk:
+        return hint in (rel.constraint, fk_column, ref_column)
+    assert rel.junction is not None
+    return hint == rel.junction.table.name
 
 
 def resolve_embed(cache: SchemaCache, source: QualifiedName, name: str, hint: str | None) -> EmbedTarget:
-    for computed in cache.computed_relationships:
-        if computed.source == source and computed.function.name == name and hint is None:
-            return EmbedTarget(computed.target, computed)
-    candidates = [r for r in cache.relationships_from(source) if _matches_name(r, name)]
-    if hint is not None:
-        candidates = [r for r in candidates if _matches_hint(r, hint)]
-    if len(candidates) == 1:
-        return EmbedTarget(candidates[0].target, candidates[0])
-    if not candidates:
+    found: list[EmbedTarget] = [
+        EmbedTarget(c.target, c)
+        for c in cache.computed_relationships
+        if c.source == source and c.function.name == name
+    ]
+    for rel in cache.relationships_from(source):
+        target = cache.tables.get(rel.target)
+        if _matches(rel, name, hint, target is not None and target.is_view):
+            found.append(EmbedTarget(rel.target, rel))
+    if len(found) == 1:
+        return found[0]
+    if not found:
         raise _no_relationship(cache, source, name, hint)
-    raise _ambiguous(source, name, candidates)
+    raise _ambiguous(
+        source, name, [t.relationship for t in found if isinstance(t.relationship, Relationship)]
+    )
 
 
 def _no_relationship(
     cache: SchemaCache, source: QualifiedName, name: str, hint: str | None
 ) -> SchemaCacheError:
     using = f" using the hint '{hint}'" if hint is not None else ""
-    related = sorted({r.target.name for r in cache.relationships_from(source)})
-    close = _close(name, related) if hint is None else None
     return SchemaCacheError(
         "PGRST200",
         400,
         f"Could not find a relationship between '{source.name}' and '{name}' in the schema cache",
         f"Searched for a foreign key relationship between '{source.name}' and '{name}'{using} "
         f"in the schema '{source.schema}', but no matches were found.",
-        f"Perhaps you meant '{close}' instead of '{name}'." if close else None,
+        _no_relationship_hint(cache, source, name),
     )
+
+
+def _no_relationship_hint(cache: SchemaCache, source: QualifiedName, name: str) -> str | None:
+    """Suggest a close parent when the origin has no relationships, else a close child.
+
+    A child that matches exactly means the hint was the problem, so nothing is suggested.
+    """
+    related = cache.relationships_from(source)
+    if not related:
+        parents = (q.name for q in cache.relationships if q.schema == source.schema)
+        parent = best_match(source.name, parents)
+        return f"Perhaps you meant '{parent}' instead of '{source.name}'." if parent else None
+    for score, child in ranked(name, (r.target.name for r in related)):
+        if score < 1.0:
+            return f"Perhaps you meant '{child}' instead of '{name}'."
+    return None
 
 
 def describe(rel: Relationship) -> str:

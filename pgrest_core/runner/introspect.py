@@ -353,7 +353,10 @@ def _relationships(
     fks = _foreign_keys(cat)
     grouped: dict[QualifiedName, set[Relationship]] = defaultdict(set)
     for rel in itertools.chain(_fk_relationships(cat, fks), _junction_relationships(cat, fks)):
-        if rel.source in exposed and rel.target in exposed:
+        # A junction hidden in a private schema does not make a relationship (PostgREST: only
+        # exposed tables and views, e.g. an exposed view of a private junction, can join).
+        through_exposed = rel.junction is None or rel.junction.table in exposed
+        if rel.source in exposed and rel.target in exposed and through_exposed:
             grouped[rel.source].add(rel)
     return {source: tuple(sorted(grouped[source], key=_relationship_order)) for source in sorted(grouped)}
 

@@ -247,15 +247,27 @@ def spread_names(plan: ReadPlan) -> list[str]:
     return names
 
 
-def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str]]:
-    """(expression, output key) pairs an embed adds to its parent's select list."""
+def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool]]:
+    """(expression, output key, is an aggregate) triples an embed adds to its parent's select."""
     lateral = embed.lateral_alias
-    if embed.spread:
-        return [(ident(lateral, name), name) for name in spread_names(embed.plan)]
-    body = ident(lateral, "body")
-    if not embed.target.to_one:
-        body = sql("coalesce(") + body + sql(", '[]')")
-    return [(body, embed.name)]
+    if not embed.spread:
+        body = ident(lateral, "body")
+        if not embed.target.to_one:
+            body = sql("coalesce(") + body + sql(", '[]')")
+        return [(body, embed.name, False)]
+    aggregates = {h.name: h for h in embed.hoisted if h.name is not None}
+    out: list[tuple[Fragment, str, bool]] = []
+    for name in spread_names(embed.plan):
+        hoisted = aggregates.get(name)
+        if hoisted is None:
+            out.append((ident(lateral, name), name, False))
+        else:
+            expr = sql(hoisted.aggregate.value + "(") + ident(lateral, name) + sql(")")
+            out.append((cast(expr, hoisted.cast), hoisted.alias, True))
+    for hoisted in embed.hoisted:
+        if hoisted.name is None:
+            out.append((cast(sql("pg_catalog.count(*)"), hoisted.cast), hoisted.alias, True))
+    return out
 
 
 def _embed_join(embed: EmbedPlan, parent_alias: str) -> Fragment:
@@ -296,12 +308,19 @@ def level_sql(
         if field.aggregate is None:
             group_by.append(expr)
     joins = EMPTY
+    grouped = plan.has_aggregates
     for child in plan.embeds:
         joins = joins + _embed_join(child, plan.alias)
-        if child.selected:
-            for expr, name in _embed_outputs(child):
-                outputs.append(expr + sql(" AS ") + ident(name))
+        if not child.selected:
+            continue
+        for expr, name, is_aggregate in _embed_outputs(child):
+            if grouped and not is_aggregate and not child.spread:
+                # json has no equality operator: group by its text, output it as json again.
+                group_by.append(sql("(") + expr + sql(")::text"))
+                expr = sql("((") + expr + sql(")::text)::json")
+            elif not is_aggregate:
                 group_by.append(expr)
+            outputs.append(expr + sql(" AS ") + ident(name))
 
     where: list[Fragment] = []
     extra_from = EMPTY
@@ -318,7 +337,7 @@ def level_sql(
         query = query + sql(" WHERE ") + join(" AND ", where)
     if count_only:
         return query
-    if plan.has_aggregates and group_by:
+    if grouped and group_by:
         query = query + sql(" GROUP BY ") + join(", ", group_by)
     if plan.order:
         query = query + sql(" ORDER BY ") + join(", ", (order_term_sql(plan, t) for t in plan.order))

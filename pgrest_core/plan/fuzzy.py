@@ -1,0 +1,75 @@
+""" "Did you mean …?": fuzzy matching of names, scored as PostgREST's hints score them.
+
+Names are compared by their character n-grams (trigrams first, bigrams if no trigram
+matches), the best candidates then re-scored by edit distance: 1 - distance / longer length.
+PostgREST suggests a table or function only at a score of 0.75 or more, and other names
+(relationship targets, parameters) from 0.33.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+TABLE_MIN_SCORE = 0.75
+DEFAULT_MIN_SCORE = 0.33
+_NON_WORD = re.compile(r"[^a-z0-9\u00c0-\u00ff\u0556\u0561\u0587, ]+")
+
+
+def _normalize(text: str) -> str:
+    return _NON_WORD.sub("", text.lower())
+
+
+def _grams(text: str, size: int) -> Counter[str]:
+    padded = "-" + _normalize(text) + "-"
+    if len(padded) < size:
+        padded += "-" * (size - len(padded))
+    return Counter(padded[i : i + size] for i in range(len(padded) - size + 1))
+
+
+def _cosine(a: Counter[str], b: Counter[str]) -> float:
+    dot = sum(count * b[gram] for gram, count in a.items() if gram in b)
+    if not dot:
+        return 0.0
+    norm = math.sqrt(sum(c * c for c in a.values())) * math.sqrt(sum(c * c for c in b.values()))
+    return dot / norm
+
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def ranked(
+    name: str, candidates: Iterable[str], min_score: float = DEFAULT_MIN_SCORE
+) -> list[tuple[float, str]]:
+    """(score, candidate) pairs at or above `min_score`, best first."""
+    pool = list(dict.fromkeys(candidates))
+    for size in (3, 2):
+        query = _grams(name, size)
+        cosines = [(c, _cosine(query, _grams(c, size))) for c in pool]
+        matched = [(c, s) for c, s in cosines if s > 0]
+        if not matched:
+            continue
+        matched.sort(key=lambda pair: -pair[1])
+        target = _normalize(name)
+        scored = []
+        for candidate, _ in matched[:50]:
+            other = _normalize(candidate)
+            longest = max(len(target), len(other)) or 1
+            scored.append((1 - levenshtein(target, other) / longest, candidate))
+        scored.sort(key=lambda pair: -pair[0])
+        return [(score, c) for score, c in scored if score >= min_score]
+    return []
+
+
+def best_match(name: str, candidates: Iterable[str], min_score: float = DEFAULT_MIN_SCORE) -> str | None:
+    found = ranked(name, candidates, min_score)
+    return found[0][1] if found else None
