@@ -74,7 +74,9 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
         )
     status = recipe.success_status
     if total is not None and recipe.offset > total:
-        raise invalid_range(f"An offset of {recipe.offset} was requested, but there are only {total} rows.")
+        error = invalid_range(f"An offset of {recipe.offset} was requested, but there are only {total} rows.")
+        error.headers = (("Content-Range", f"*/{total}"),)
+        raise error
     if total is not None and page < total and recipe.body_format != "object":
         status = 206
     headers: list[tuple[str, str]] = [("Content-Type", recipe.content_type)]

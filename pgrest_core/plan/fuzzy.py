@@ -52,6 +52,10 @@ def ranked(
 ) -> list[tuple[float, str]]:
     """(score, candidate) pairs at or above `min_score`, best first."""
     pool = list(dict.fromkeys(candidates))
+    target = _normalize(name)
+    exact = [c for c in pool if _normalize(c) == target]
+    if exact:  # an exact match hides every near one
+        return [(1.0, exact[0])]
     for size in (3, 2):
         query = _grams(name, size)
         cosines = [(c, _cosine(query, _grams(c, size))) for c in pool]
@@ -59,7 +63,6 @@ def ranked(
         if not matched:
             continue
         matched.sort(key=lambda pair: -pair[1])
-        target = _normalize(name)
         scored = []
         for candidate, _ in matched[:50]:
             other = _normalize(candidate)

@@ -9,6 +9,7 @@ goes wrong here or in parsing.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, TypeAlias
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled
@@ -81,11 +82,21 @@ class NullCheck:
 class RelatedOrder:
     """`order=rel(col).desc`: order the parent by a to-one embed's column."""
 
-    embed_alias: str
+    embed_alias: str  # the embed's lateral alias
     term: ast.OrderTerm
+    spread: bool = False  # a spread's columns are plain columns of the lateral, not JSON
 
 
-PlanCondition = ast.Condition | NullCheck
+@dataclass(frozen=True, slots=True)
+class PlanLogic:
+    """A logic tree whose leaves may be null checks on embeds: `or=(rel.not.is.null,id.eq.1)`."""
+
+    operator: Literal["and", "or"]
+    children: tuple[PlanCondition, ...]
+    negated: bool = False
+
+
+PlanCondition: TypeAlias = ast.Filter | NullCheck | PlanLogic
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +193,7 @@ class _Planner:
             else:
                 embeds.append(self.embed(item, relation, table, path))
         conditions = self.conditions(path, embeds)
-        order = self.order(path, embeds)
+        order = self.order(path, embeds, relation)
         limit, offset = self.page(path)
         column_types = tuple((c.name, c.nominal_type or c.type) for c in table.columns) if table else ()
         return ReadPlan(
@@ -268,21 +279,12 @@ class _Planner:
         )
 
     def conditions(self, path: ast.EmbedPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
-        out: list[PlanCondition] = []
         by_name = {e.name: e for e in embeds}
-        for scoped in self.query.conditions:
-            if scoped.path != path:
-                continue
-            condition = scoped.condition
-            if isinstance(condition, ast.Filter) and not condition.field.json_path:
-                embed = by_name.get(condition.field.name)
-                if embed is not None:
-                    out.append(_null_check(embed, condition))
-                    continue
-            out.append(condition)
-        return tuple(out)
+        return tuple(_resolve(c.condition, by_name) for c in self.query.conditions if c.path == path)
 
-    def order(self, path: ast.EmbedPath, embeds: list[EmbedPlan]) -> tuple[ast.OrderTerm | RelatedOrder, ...]:
+    def order(
+        self, path: ast.EmbedPath, embeds: list[EmbedPlan], relation: QualifiedName
+    ) -> tuple[ast.OrderTerm | RelatedOrder, ...]:
         out: list[ast.OrderTerm | RelatedOrder] = []
         by_name = {e.name: e for e in embeds}
         for scoped in self.query.orders:
@@ -306,10 +308,10 @@ class _Planner:
                         "PGRST118",
                         400,
                         f"A related order on '{term.relation}' is not possible",
-                        f"'{_last(path, self.query)}' and '{term.relation}' do not form a many-to-one "
+                        f"'{relation.name}' and '{term.relation}' do not form a many-to-one "
                         "or one-to-one relationship",
                     )
-                out.append(RelatedOrder(embed.lateral_alias, term))
+                out.append(RelatedOrder(embed.lateral_alias, term, embed.spread))
         return tuple(out)
 
     def page(self, path: ast.EmbedPath) -> tuple[int | None, int | None]:
@@ -346,21 +348,16 @@ def _hoist_aggregates(plan: ReadPlan) -> tuple[ReadPlan, tuple[Hoisted, ...]]:
     return replace(plan, fields=tuple(fields), embeds=tuple(embeds)), tuple(hoisted)
 
 
-def _last(path: ast.EmbedPath, query: ast.QueryParams) -> str:
-    return path[-1] if path else "the parent"
-
-
-def _null_check(embed: EmbedPlan, condition: ast.Filter) -> NullCheck:
+def _resolve(condition: ast.Condition, embeds: dict[str, EmbedPlan]) -> PlanCondition:
+    """`rel=is.null` / `rel=not.is.null` on an embed's name tests the embed; anything else stays."""
+    if isinstance(condition, ast.Logic):
+        children = tuple(_resolve(c, embeds) for c in condition.children)
+        return PlanLogic(condition.operator, children, condition.negated)
+    embed = None if condition.field.json_path else embeds.get(condition.field.name)
     operation = condition.operation
-    if isinstance(operation, ast.Is) and operation.value in ("null", "not_null"):
-        is_null = (operation.value == "null") != condition.negated
-        return NullCheck(embed.lateral_alias, is_null)
-    raise ApiRequestError(
-        "PGRST120",
-        400,
-        "Bad operator on the '" + embed.name + "' embedded resource",
-        "Only is null or not is null filters are allowed on embedded resources",
-    )
+    if embed is not None and isinstance(operation, ast.Is) and operation.value in ("null", "not_null"):
+        return NullCheck(embed.lateral_alias, (operation.value == "null") != condition.negated)
+    return condition
 
 
 def _default_name(item: ast.SelectField) -> str:

@@ -83,6 +83,10 @@ def resolve_embed(cache: SchemaCache, source: QualifiedName, name: str, hint: st
         for c in cache.computed_relationships
         if c.source == source and c.function.name == name
     ]
+    if len(found) > 1:
+        raise _ambiguous_computed(source, name)
+    if found:  # a computed relationship overrides foreign keys of the same name
+        return found[0]
     for rel in cache.relationships_from(source):
         target = cache.tables.get(rel.target)
         if _matches(rel, name, hint, target is not None and target.is_view):
@@ -93,6 +97,16 @@ def resolve_embed(cache: SchemaCache, source: QualifiedName, name: str, hint: st
         raise _no_relationship(cache, source, name, hint)
     raise _ambiguous(
         source, name, [t.relationship for t in found if isinstance(t.relationship, Relationship)]
+    )
+
+
+def _ambiguous_computed(source: QualifiedName, name: str) -> SchemaCacheError:
+    return SchemaCacheError(
+        "PGRST201",
+        300,
+        f"Could not embed because more than one relationship was found for '{source.name}' and '{name}'",
+        None,
+        "Rename the overloaded computed relationship functions so each name is unique.",
     )
 
 

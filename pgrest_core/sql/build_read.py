@@ -9,7 +9,15 @@ statement's shape and are written as quoted literals and checked type names.
 from __future__ import annotations
 
 from pgrest_core import ast
-from pgrest_core.plan.read import EmbedPlan, NullCheck, OutputField, PlanCondition, ReadPlan, RelatedOrder
+from pgrest_core.plan.read import (
+    EmbedPlan,
+    NullCheck,
+    OutputField,
+    PlanCondition,
+    PlanLogic,
+    ReadPlan,
+    RelatedOrder,
+)
 from pgrest_core.schema.model import ComputedRelationship, Relationship
 from pgrest_core.sql.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
 
@@ -156,6 +164,7 @@ def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
         column_type = None if condition.field.json_path else plan.column_type(condition.field.name)
         expr = operation_sql(filter_lhs(plan, condition.field), condition.operation, column_type)
         return sql("NOT (") + expr + sql(")") if condition.negated else expr
+    assert isinstance(condition, PlanLogic)
     glue = " AND " if condition.operator == "and" else " OR "
     children = join(glue, (condition_sql(plan, c) for c in condition.children))
     return sql("NOT (" if condition.negated else "(") + children + sql(")")
@@ -165,7 +174,10 @@ def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
 
 
 def order_term_sql(plan: ReadPlan, term: ast.OrderTerm | RelatedOrder) -> Fragment:
-    if isinstance(term, RelatedOrder):
+    if isinstance(term, RelatedOrder) and term.spread:
+        expr = json_path(ident(term.embed_alias, term.term.field.name), term.term.field.json_path)
+        term_ast = term.term
+    elif isinstance(term, RelatedOrder):
         # A to-one embed's row is JSON; jsonb orders numbers as numbers and text as text.
         base = sql("(") + ident(term.embed_alias, "body") + sql("::jsonb)")
         expr = json_path(base, (ast.JsonStep("->", term.term.field.name),) + term.term.field.json_path)
@@ -236,37 +248,44 @@ def _from_item(plan: ReadPlan, embed: EmbedPlan | None, parent_alias: str | None
     return ident(plan.relation.schema, plan.relation.name) + sql(" AS ") + ident(plan.alias)
 
 
-def spread_names(plan: ReadPlan) -> list[str]:
-    """The output keys a spread level lifts into its parent."""
-    names = [f.name for f in plan.fields if not f.star]
+def spread_columns(plan: ReadPlan) -> list[tuple[str, bool]]:
+    """The output keys a spread level lifts into its parent, each with "is an embed's JSON"."""
+    columns = [(f.name, False) for f in plan.fields if not f.star]
     for embed in plan.embeds:
         if embed.spread:
-            names.extend(spread_names(embed.plan))
+            columns.extend(spread_columns(embed.plan))
         elif embed.selected:
-            names.append(embed.name)
-    return names
+            columns.append((embed.name, True))
+    return columns
 
 
-def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool]]:
-    """(expression, output key, is an aggregate) triples an embed adds to its parent's select."""
+def spread_names(plan: ReadPlan) -> list[str]:
+    return [name for name, _ in spread_columns(plan)]
+
+
+def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool | None]]:
+    """(expression, output key, kind) an embed adds to its parent's select.
+
+    kind: True for JSON built from an embed, False for a plain column, None for an aggregate.
+    """
     lateral = embed.lateral_alias
     if not embed.spread:
         body = ident(lateral, "body")
         if not embed.target.to_one:
             body = sql("coalesce(") + body + sql(", '[]')")
-        return [(body, embed.name, False)]
+        return [(body, embed.name, True)]
     aggregates = {h.name: h for h in embed.hoisted if h.name is not None}
-    out: list[tuple[Fragment, str, bool]] = []
-    for name in spread_names(embed.plan):
+    out: list[tuple[Fragment, str, bool | None]] = []
+    for name, is_json in spread_columns(embed.plan):
         hoisted = aggregates.get(name)
         if hoisted is None:
-            out.append((ident(lateral, name), name, False))
+            out.append((ident(lateral, name), name, is_json))
         else:
             expr = sql(hoisted.aggregate.value + "(") + ident(lateral, name) + sql(")")
-            out.append((cast(expr, hoisted.cast), hoisted.alias, True))
+            out.append((cast(expr, hoisted.cast), hoisted.alias, None))
     for hoisted in embed.hoisted:
         if hoisted.name is None:
-            out.append((cast(sql("pg_catalog.count(*)"), hoisted.cast), hoisted.alias, True))
+            out.append((cast(sql("pg_catalog.count(*)"), hoisted.cast), hoisted.alias, None))
     return out
 
 
@@ -313,12 +332,12 @@ def level_sql(
         joins = joins + _embed_join(child, plan.alias)
         if not child.selected:
             continue
-        for expr, name, is_aggregate in _embed_outputs(child):
-            if grouped and not is_aggregate and not child.spread:
+        for expr, name, kind in _embed_outputs(child):
+            if grouped and kind:
                 # json has no equality operator: group by its text, output it as json again.
                 group_by.append(sql("(") + expr + sql(")::text"))
                 expr = sql("((") + expr + sql(")::text)::json")
-            elif not is_aggregate:
+            elif kind is not None:
                 group_by.append(expr)
             outputs.append(expr + sql(" AS ") + ident(name))
 

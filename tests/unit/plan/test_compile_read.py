@@ -150,6 +150,16 @@ def test_many_to_many_goes_through_the_junction() -> None:
     assert params == ()
 
 
+def test_other_operators_on_an_embed_name_filter_the_column() -> None:
+    sql, params = compile_read("GET /films?select=id,directors(id)&directors=eq.1")
+    assert sql.endswith('WHERE "films"."directors" = $1') and params == ("1",)
+
+
+def test_null_checks_on_embeds_inside_logic_trees() -> None:
+    sql, _ = compile_read("GET /films?select=id,directors(id)&or=(directors.not.is.null,id.eq.1)")
+    assert sql.endswith('WHERE ("directors_lateral"."body" IS NOT NULL OR "films"."id" = $1)')
+
+
 def test_inner_join_and_null_filter_on_embed() -> None:
     sql, _ = compile_read("GET /films?select=title,directors!inner(id)")
     assert "INNER JOIN LATERAL" in sql
@@ -201,7 +211,6 @@ def test_order_by_a_to_one_embed() -> None:
         ("GET /films?select=nope(*)", "PGRST200", 400),
         ("GET /directors?select=id,films(id)&order=films(id)", "PGRST118", 400),
         ("GET /films?select=id&directors.id=eq.1", "PGRST108", 400),
-        ("GET /films?select=id,directors(id)&directors=eq.1", "PGRST120", 400),
     ],
 )
 def test_planning_errors(line: str, code: str, status: int) -> None:
