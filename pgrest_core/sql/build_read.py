@@ -317,8 +317,14 @@ def level_sql(
     embed: EmbedPlan | None = None,
     parent_alias: str | None = None,
     count_only: bool = False,
+    source: Fragment | None = None,
 ) -> Fragment:
-    """One level's SELECT; `count_only` keeps FROM and WHERE and drops output, order and page."""
+    """One level's SELECT; `count_only` keeps FROM and WHERE and drops output, order and page.
+
+    `source` replaces the root's table with another row source of the same shape: the CTE
+    holding a mutation's RETURNING rows, or a function call (`"api"."fn"($1)`). It is given
+    the level's alias, so every column reference stays the same.
+    """
     outputs: list[Fragment] = []
     group_by: list[Fragment] = []
     for field in plan.fields:
@@ -350,7 +356,11 @@ def level_sql(
     where.extend(condition_sql(plan, c) for c in plan.conditions)
 
     select_list = sql("1") if count_only else join(", ", outputs) if outputs else sql("NULL")
-    query = sql("SELECT ") + select_list + sql(" FROM ") + _from_item(plan, embed, parent_alias)
+    if source is None:
+        from_item = _from_item(plan, embed, parent_alias)
+    else:
+        from_item = source + sql(" AS ") + ident(plan.alias)
+    query = sql("SELECT ") + select_list + sql(" FROM ") + from_item
     query = query + extra_from + joins
     if where:
         query = query + sql(" WHERE ") + join(" AND ", where)
