@@ -115,6 +115,7 @@ class PgrestApp:
             max_rows=settings.db_max_rows,
             aggregates_enabled=settings.db_aggregates_enabled,
             plan_enabled=settings.db_plan_enabled,
+            legacy_target_names=settings.url_use_legacy_target_names,
         )
         self.runner: Runner | None = None
         self.reload_signal = reload_signal

@@ -31,6 +31,7 @@ class Options:
     max_rows: int | None = None
     aggregates_enabled: bool = False
     plan_enabled: bool = False
+    legacy_target_names: bool = True  # url-use-legacy-target-names
 
 
 def _not_implemented(what: str) -> ApiRequestError:
@@ -55,8 +56,14 @@ def prepare_read(
 ) -> Prepared:
     representation = negotiate(request.accept, plan_enabled=options.plan_enabled)
     query = request.query
-    tree = plan_read(query, relation, cache, aggregates_enabled=options.aggregates_enabled)
-    check_embed_filters(query, tree)
+    tree = plan_read(
+        query,
+        relation,
+        cache,
+        aggregates_enabled=options.aggregates_enabled,
+        legacy_target_names=options.legacy_target_names,
+    )
+    check_embed_filters(query, tree, legacy_target_names=options.legacy_target_names)
     page = top_level_page(tree.limit, tree.offset, request.range, options.max_rows)
     tree = replace(tree, limit=page.limit, offset=page.offset)
     count = request.preferences.count

@@ -63,6 +63,7 @@ class EmbedPlan:
     spread: bool
     selected: bool = True  # False for `rel()` used only for filtering
     hoisted: tuple[Hoisted, ...] = ()  # spreads only: aggregates the parent level applies
+    target_name: str = ""  # the relation as the select named it (`tasks` in `t:tasks(*)`)
 
     @property
     def lateral_alias(self) -> str:
@@ -76,6 +77,8 @@ class NullCheck:
 
     embed_alias: str
     is_null: bool
+    # A spread's lateral has no JSON body: test whether its row exists at all.
+    whole_row: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,18 +157,35 @@ def plan_read(
     cache: SchemaCache | None,
     *,
     aggregates_enabled: bool,
+    legacy_target_names: bool = True,
 ) -> ReadPlan:
     """The plan tree for reading `relation` with the query's select, conditions, order and pages."""
     table = find_table(cache, relation.schema, relation.name)
     # No `select`, or an empty one, means every column.
     select = query.select or (ast.SelectField(ast.Field("*")),)
-    planner = _Planner(query, cache, aggregates_enabled)
+    planner = _Planner(query, cache, aggregates_enabled, legacy_target_names)
     return planner.level(relation, table, select, (), planner.aliases.new(relation.name))
 
 
+# A level's place in the tree: for each embed on the way, (name in the output, name of the target).
+LevelPath: TypeAlias = tuple[tuple[str, str], ...]
+
+
+def on_path(scoped: ast.EmbedPath, level: LevelPath, *, legacy: bool) -> bool:
+    """Does a `a.b.col=…` key's embed path name this level (by alias, or target when legacy)?"""
+    if len(scoped) != len(level):
+        return False
+    pairs = zip(scoped, level, strict=True)
+    return all(segment == name or (legacy and segment == target) for segment, (name, target) in pairs)
+
+
 class _Planner:
-    def __init__(self, query: ast.QueryParams, cache: SchemaCache | None, aggregates_enabled: bool) -> None:
+    def __init__(
+        self, query: ast.QueryParams, cache: SchemaCache | None, aggregates_enabled: bool, legacy: bool
+    ) -> None:
         self.query = query
+        # With legacy target names, `rel.col=…` also reaches an embed aliased `alias:rel(…)`.
+        self.legacy = legacy
         self.cache = cache
         self.aggregates_enabled = aggregates_enabled
         self.aliases = _Aliases()
@@ -175,7 +195,7 @@ class _Planner:
         relation: QualifiedName,
         table: Table | None,
         select: tuple[ast.SelectItem, ...],
-        path: ast.EmbedPath,
+        path: LevelPath,
         alias: str,
         *,
         spread: bool = False,
@@ -237,7 +257,7 @@ class _Planner:
         )
 
     def embed(
-        self, item: ast.SelectEmbed, parent: QualifiedName, parent_table: Table | None, path: ast.EmbedPath
+        self, item: ast.SelectEmbed, parent: QualifiedName, parent_table: Table | None, path: LevelPath
     ) -> EmbedPlan:
         if self.cache is None:
             raise ApiRequestError(
@@ -254,7 +274,7 @@ class _Planner:
             target.relation,
             child_table,
             item.select,
-            path + (name,),
+            path + ((name, item.relation),),
             self.aliases.new(target.relation.name),
             spread=item.spread,
         )
@@ -274,21 +294,23 @@ class _Planner:
             plan=child,
             inner=item.join == "inner",
             spread=item.spread,
+            target_name=item.relation,
             selected=bool(child.fields) or any(e.selected for e in child.embeds) or bool(hoisted),
             hoisted=hoisted,
         )
 
-    def conditions(self, path: ast.EmbedPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
+    def conditions(self, path: LevelPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
         by_name = {e.name: e for e in embeds}
-        return tuple(_resolve(c.condition, by_name) for c in self.query.conditions if c.path == path)
+        scoped = (c for c in self.query.conditions if on_path(c.path, path, legacy=self.legacy))
+        return tuple(_resolve(c.condition, by_name) for c in scoped)
 
     def order(
-        self, path: ast.EmbedPath, embeds: list[EmbedPlan], relation: QualifiedName
+        self, path: LevelPath, embeds: list[EmbedPlan], relation: QualifiedName
     ) -> tuple[ast.OrderTerm | RelatedOrder, ...]:
         out: list[ast.OrderTerm | RelatedOrder] = []
         by_name = {e.name: e for e in embeds}
         for scoped in self.query.orders:
-            if scoped.path != path:
+            if not on_path(scoped.path, path, legacy=self.legacy):
                 continue
             for term in scoped.terms:
                 if term.relation is None:
@@ -314,10 +336,10 @@ class _Planner:
                 out.append(RelatedOrder(embed.lateral_alias, term, embed.spread))
         return tuple(out)
 
-    def page(self, path: ast.EmbedPath) -> tuple[int | None, int | None]:
+    def page(self, path: LevelPath) -> tuple[int | None, int | None]:
         limit = offset = None
         for scoped in self.query.ranges:
-            if scoped.path == path:
+            if on_path(scoped.path, path, legacy=self.legacy):
                 limit = scoped.limit if scoped.limit is not None else limit
                 offset = scoped.offset if scoped.offset is not None else offset
         return limit, offset
@@ -356,7 +378,8 @@ def _resolve(condition: ast.Condition, embeds: dict[str, EmbedPlan]) -> PlanCond
     embed = None if condition.field.json_path else embeds.get(condition.field.name)
     operation = condition.operation
     if embed is not None and isinstance(operation, ast.Is) and operation.value in ("null", "not_null"):
-        return NullCheck(embed.lateral_alias, (operation.value == "null") != condition.negated)
+        is_null = (operation.value == "null") != condition.negated
+        return NullCheck(embed.lateral_alias, is_null, whole_row=embed.spread)
     return condition
 
 
@@ -377,27 +400,38 @@ def _computed_field(cache: SchemaCache, relation: QualifiedName, name: str) -> Q
     return None
 
 
-def check_embed_filters(query: ast.QueryParams, plan: ReadPlan) -> None:
+def check_embed_filters(
+    query: ast.QueryParams, plan: ReadPlan, *, legacy_target_names: bool = True
+) -> None:
     """PGRST108: conditions, orders and pages on an embed path that the select does not have."""
-    known = set(_embed_paths(plan, ()))
-    for path in (
-        [c.path for c in query.conditions] + [o.path for o in query.orders] + [r.path for r in query.ranges]
-    ):
-        if path and path not in known:
-            name = path[-1]
+    levels = _level_paths(plan, ())
+    paths = [c.path for c in query.conditions] + [o.path for o in query.orders] + [r.path for r in query.ranges]
+    for path in paths:
+        if not path or any(on_path(path, level, legacy=legacy_target_names) for level in levels):
+            continue
+        name = path[-1]
+        aliased = [n for level in levels for n, target in level[-1:] if target == name and n != name]
+        if aliased:
             raise ApiRequestError(
                 "PGRST108",
                 400,
                 f"'{name}' is not an embedded resource in this request",
-                None,
-                f"Verify that '{name}' is included in the 'select' query parameter.",
+                "Target names are not allowed in filters if they have an alias",
+                f"Change '{name}' to '{aliased[0]}' in filters, orders or limits.",
             )
+        raise ApiRequestError(
+            "PGRST108",
+            400,
+            f"'{name}' is not an embedded resource in this request",
+            None,
+            f"Verify that '{name}' is included in the 'select' query parameter.",
+        )
 
 
-def _embed_paths(plan: ReadPlan, path: ast.EmbedPath) -> list[ast.EmbedPath]:
+def _level_paths(plan: ReadPlan, path: LevelPath) -> list[LevelPath]:
     out = [path]
     for embed in plan.embeds:
-        out.extend(_embed_paths(embed.plan, path + (embed.name,)))
+        out.extend(_level_paths(embed.plan, path + ((embed.name, embed.target_name),)))
     return out
 
 

@@ -38,8 +38,9 @@ _BINARY_OPERATORS = {
     ast.Operator.OV: "&&",
     ast.Operator.SL: "<<",
     ast.Operator.SR: ">>",
-    ast.Operator.NXL: "&<",
-    ast.Operator.NXR: "&>",
+    # nxl: "does not extend to the left of" is &>; nxr: "… to the right of" is &<.
+    ast.Operator.NXL: "&>",
+    ast.Operator.NXR: "&<",
     ast.Operator.ADJ: "-|-",
 }
 _TSQUERY_FUNCTIONS = {
@@ -158,6 +159,9 @@ def operation_sql(lhs: Fragment, operation: ast.Operation, column_type: str | No
 
 def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
     if isinstance(condition, NullCheck):
+        if condition.whole_row:  # a missing lateral row is NULL, a row of NULLs is not
+            test = " IS NOT DISTINCT FROM NULL" if condition.is_null else " IS DISTINCT FROM NULL"
+            return ident(condition.embed_alias) + sql(test)
         test = " IS NULL" if condition.is_null else " IS NOT NULL"
         return ident(condition.embed_alias, "body") + sql(test)
     if isinstance(condition, ast.Filter):
@@ -279,7 +283,10 @@ def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool | None]]:
     for name, is_json in spread_columns(embed.plan):
         hoisted = aggregates.get(name)
         if hoisted is None:
-            out.append((ident(lateral, name), name, is_json))
+            column = ident(lateral, name)
+            if not embed.target.to_one:  # a to-many spread with no rows gives empty arrays
+                column = sql("coalesce(") + column + sql(", '[]')")
+            out.append((column, name, is_json))
         else:
             expr = sql(hoisted.aggregate.value + "(") + ident(lateral, name) + sql(")")
             out.append((cast(expr, hoisted.cast), hoisted.alias, None))
