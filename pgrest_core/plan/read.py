@@ -405,7 +405,8 @@ def check_embed_filters(
 ) -> None:
     """PGRST108: conditions, orders and pages on an embed path that the select does not have."""
     levels = _level_paths(plan, ())
-    paths = [c.path for c in query.conditions] + [o.path for o in query.orders] + [r.path for r in query.ranges]
+    paths = [c.path for c in query.conditions] + [o.path for o in query.orders]
+    paths += [r.path for r in query.ranges]
     for path in paths:
         if not path or any(on_path(path, level, legacy=legacy_target_names) for level in levels):
             continue
