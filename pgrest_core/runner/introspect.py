@@ -472,4 +472,5 @@ def build_schema_cache(catalog: Catalog, schemas: Sequence[str]) -> SchemaCache:
             for s in sorted(catalog["schemas"], key=lambda s: s["name"])
             if s["description"] is not None
         },
+        representations=frozenset((r["source"], r["target"]) for r in catalog.get("representations", [])),
     )

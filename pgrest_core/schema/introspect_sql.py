@@ -178,6 +178,17 @@ SELECT json_build_object(
     )), '[]')
     FROM functions f
   ),
+  'representations', (
+    SELECT coalesce(json_agg(json_build_object(
+      'source', format_type(c.castsource, NULL), 'target', format_type(c.casttarget, NULL)
+    )), '[]')
+    FROM pg_cast c
+    JOIN pg_type src ON src.oid = c.castsource
+    JOIN pg_type dst ON dst.oid = c.casttarget
+    WHERE c.castfunc <> 0
+      AND (src.typtype = 'd' OR dst.typtype = 'd')
+      AND ('json'::regtype IN (c.castsource, c.casttarget) OR 'text'::regtype IN (c.castsource, c.casttarget))
+  ),
   'schemas', (
     SELECT coalesce(json_agg(json_build_object(
       'name', n.nspname, 'description', obj_description(n.oid, 'pg_namespace')

@@ -63,6 +63,7 @@ def snapshot_dict(cache: SchemaCache) -> dict[str, Any]:
             for table in sorted(cache.computed_fields)
             for routine in cache.computed_fields[table]
         ],
+        "representations": [list(pair) for pair in sorted(cache.representations)],
     }
 
 
@@ -145,6 +146,7 @@ def load_snapshot(snapshot: str | bytes | Mapping[str, Any]) -> SchemaCache:
             for table in dict.fromkeys(owner for owner, _ in computed_fields)
         },
         descriptions=dict(data.get("descriptions", {})),
+        representations=frozenset((source, target) for source, target in data.get("representations", [])),
     )
 
 

@@ -124,6 +124,8 @@ def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
         else:
             expr = column_expr(plan.alias, out.field, wrap_to_json=out.wrap_to_json)
         expr = cast(expr, out.cast)
+        if out.json_format:
+            expr = sql("CAST(") + expr + sql(" AS json)")
         if out.aggregate is not None:
             expr = sql(out.aggregate.value + "(") + expr + sql(")")
     return cast(expr, out.aggregate_cast) if out.aggregate is not None else expr
@@ -132,12 +134,17 @@ def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
 # --- conditions ------------------------------------------------------------------------------
 
 
-def operation_sql(lhs: Fragment, operation: ast.Operation, column_type: str | None) -> Fragment:
+def operation_sql(
+    lhs: Fragment, operation: ast.Operation, column_type: str | None, text_parser: str | None = None
+) -> Fragment:
     if isinstance(operation, ast.Compare):
         value = operation.value
         if operation.operator in _LIKE:
             value = value.replace("*", "%")
-        return lhs + sql(f" {_BINARY_OPERATORS[operation.operator]} ") + param(value)
+        rhs = param(value)
+        if text_parser is not None:  # a data representation parses the text into the domain
+            rhs = sql("CAST(") + rhs + sql("::text AS " + literal_type(text_parser) + ")")
+        return lhs + sql(f" {_BINARY_OPERATORS[operation.operator]} ") + rhs
     if isinstance(operation, ast.Quantified):
         values = operation.values
         if operation.operator in _LIKE:
@@ -165,8 +172,10 @@ def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
         test = " IS NULL" if condition.is_null else " IS NOT NULL"
         return ident(condition.embed_alias, "body") + sql(test)
     if isinstance(condition, ast.Filter):
-        column_type = None if condition.field.json_path else plan.column_type(condition.field.name)
-        expr = operation_sql(filter_lhs(plan, condition.field), condition.operation, column_type)
+        plain = not condition.field.json_path
+        column_type = plan.column_type(condition.field.name) if plain else None
+        parser = plan.text_parser(condition.field.name) if plain else None
+        expr = operation_sql(filter_lhs(plan, condition.field), condition.operation, column_type, parser)
         return sql("NOT (") + expr + sql(")") if condition.negated else expr
     assert isinstance(condition, PlanLogic)
     glue = " AND " if condition.operator == "and" else " OR "
