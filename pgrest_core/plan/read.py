@@ -32,8 +32,8 @@ class OutputField:
     computed: QualifiedName | None = None  # a computed field: fn(row) instead of a column
     star: bool = False
     alias: str | None = None  # the alias the request gave, if any
-    # The column's type is a domain with a cast to json (a data representation): output through it.
-    json_format: bool = False
+    # The column's type is a domain with a cast to json (a data representation): its function.
+    formatter: QualifiedName | None = None
 
     @property
     def alias_or_column(self) -> str:
@@ -115,8 +115,8 @@ class ReadPlan:
     limit: int | None = None
     offset: int | None = None
     column_types: tuple[tuple[str, str], ...] = ()  # (column, type) where known, for filters
-    # (column, domain type) for columns whose filter values are parsed by a text -> domain cast.
-    text_parsers: tuple[tuple[str, str], ...] = ()
+    # (column, function) for columns whose filter values are parsed by a text -> domain cast.
+    text_parsers: tuple[tuple[str, QualifiedName], ...] = ()
 
     def column_type(self, name: str) -> str | None:
         for column, type_name in self.column_types:
@@ -124,10 +124,10 @@ class ReadPlan:
                 return type_name
         return None
 
-    def text_parser(self, name: str) -> str | None:
-        for column, type_name in self.text_parsers:
+    def text_parser(self, name: str) -> QualifiedName | None:
+        for column, function in self.text_parsers:
             if column == name:
-                return type_name
+                return function
         return None
 
     @property
@@ -227,12 +227,12 @@ class _Planner:
         order = self.order(path, embeds, relation)
         limit, offset = self.page(path)
         column_types = tuple((c.name, c.nominal_type or c.type) for c in table.columns) if table else ()
-        text_parsers: tuple[tuple[str, str], ...] = ()
+        text_parsers: list[tuple[str, QualifiedName]] = []
         if table is not None and self.cache is not None and self.cache.representations:
-            cache = self.cache
-            text_parsers = tuple(
-                (c.name, c.type) for c in table.columns if cache.has_representation("text", c.type)
-            )
+            for c in table.columns:
+                parser = self.cache.representation("text", c.type)
+                if parser is not None:
+                    text_parsers.append((c.name, parser))
         return ReadPlan(
             relation=relation,
             alias=alias,
@@ -243,16 +243,16 @@ class _Planner:
             limit=limit,
             offset=offset,
             column_types=column_types,
-            text_parsers=text_parsers,
+            text_parsers=tuple(text_parsers),
         )
 
     def formats_any(self, table: Table) -> bool:
         cache = self.cache
-        return cache is not None and any(cache.has_representation(c.type, "json") for c in table.columns)
+        return cache is not None and any(cache.representation(c.type, "json") for c in table.columns)
 
     def column_field(self, name: str, type_name: str) -> OutputField:
-        formats = self.cache is not None and self.cache.has_representation(type_name, "json")
-        return OutputField(ast.Field(name), name, json_format=formats)
+        formatter = self.cache.representation(type_name, "json") if self.cache is not None else None
+        return OutputField(ast.Field(name), name, formatter=formatter)
 
     def output_field(
         self, item: ast.SelectField, table: Table | None, relation: QualifiedName
@@ -262,12 +262,13 @@ class _Planner:
         field = item.field
         star = field.name == "*" and not field.json_path
         computed = None
-        wrap = formats = False
+        wrap = False
+        formatter = None
         if table is not None and not star:
             column = table.column(field.name)
             plain = not field.json_path and item.cast is None and item.aggregate is None
             if column is not None and plain and self.cache is not None:
-                formats = self.cache.has_representation(column.type, "json")
+                formatter = self.cache.representation(column.type, "json")
             if column is None and self.cache is not None:
                 computed = _computed_field(self.cache, relation, field.name)
             if field.json_path:
@@ -283,7 +284,7 @@ class _Planner:
             computed=computed,
             star=star and item.aggregate is None,
             alias=item.alias,
-            json_format=formats,
+            formatter=formatter,
         )
 
     def embed(

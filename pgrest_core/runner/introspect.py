@@ -472,5 +472,8 @@ def build_schema_cache(catalog: Catalog, schemas: Sequence[str]) -> SchemaCache:
             for s in sorted(catalog["schemas"], key=lambda s: s["name"])
             if s["description"] is not None
         },
-        representations=frozenset((r["source"], r["target"]) for r in catalog.get("representations", [])),
+        representations={
+            (r["source"], r["target"]): QualifiedName(r["function_schema"], r["function"])
+            for r in sorted(catalog.get("representations", []), key=lambda r: (r["source"], r["target"]))
+        },
     )

@@ -180,9 +180,12 @@ SELECT json_build_object(
   ),
   'representations', (
     SELECT coalesce(json_agg(json_build_object(
-      'source', format_type(c.castsource, NULL), 'target', format_type(c.casttarget, NULL)
+      'source', format_type(c.castsource, NULL), 'target', format_type(c.casttarget, NULL),
+      'function_schema', fn.nspname, 'function', f.proname
     )), '[]')
     FROM pg_cast c
+    JOIN pg_proc f ON f.oid = c.castfunc
+    JOIN pg_namespace fn ON fn.oid = f.pronamespace
     JOIN pg_type src ON src.oid = c.castsource
     JOIN pg_type dst ON dst.oid = c.casttarget
     WHERE c.castfunc <> 0

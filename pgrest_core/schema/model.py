@@ -161,9 +161,10 @@ class SchemaCache:
     # Functions taking a table's row type and returning a scalar: `select=full_name`.
     computed_fields: Mapping[QualifiedName, tuple[Routine, ...]] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)  # schema comments
-    # Data representations: (source type, target type) casts defined with a function where one
-    # side is a domain, e.g. ("public.color", "json") formats, ("text", "public.color") parses.
-    representations: frozenset[tuple[str, str]] = frozenset()
+    # Data representations: casts with a function where one side is a domain, keyed by
+    # (source type, target type): ("public.color", "json") formats, ("text", "public.color")
+    # parses. PostgreSQL ignores casts from or to domains, so the function is called directly.
+    representations: Mapping[tuple[str, str], QualifiedName] = field(default_factory=dict)
 
     def table(self, schema: str, name: str) -> Table | None:
         return self.tables.get(QualifiedName(schema, name))
@@ -171,5 +172,5 @@ class SchemaCache:
     def relationships_from(self, source: QualifiedName) -> tuple[Relationship, ...]:
         return self.relationships.get(source, ())
 
-    def has_representation(self, source: str, target: str) -> bool:
-        return (source, target) in self.representations
+    def representation(self, source: str, target: str) -> QualifiedName | None:
+        return self.representations.get((source, target))

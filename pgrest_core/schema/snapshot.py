@@ -63,7 +63,10 @@ def snapshot_dict(cache: SchemaCache) -> dict[str, Any]:
             for table in sorted(cache.computed_fields)
             for routine in cache.computed_fields[table]
         ],
-        "representations": [list(pair) for pair in sorted(cache.representations)],
+        "representations": [
+            {"source": source, "target": target, "function": _encode(cache.representations[(source, target)])}
+            for source, target in sorted(cache.representations)
+        ],
     }
 
 
@@ -146,7 +149,10 @@ def load_snapshot(snapshot: str | bytes | Mapping[str, Any]) -> SchemaCache:
             for table in dict.fromkeys(owner for owner, _ in computed_fields)
         },
         descriptions=dict(data.get("descriptions", {})),
-        representations=frozenset((source, target) for source, target in data.get("representations", [])),
+        representations={
+            (raw["source"], raw["target"]): _decode(QualifiedName, raw["function"])
+            for raw in data.get("representations", [])
+        },
     )
 
 

@@ -18,7 +18,7 @@ from pgrest_core.plan.read import (
     ReadPlan,
     RelatedOrder,
 )
-from pgrest_core.schema.model import ComputedRelationship, Relationship
+from pgrest_core.schema.model import ComputedRelationship, QualifiedName, Relationship
 from pgrest_core.sql.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
 
 _BINARY_OPERATORS = {
@@ -124,8 +124,8 @@ def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
         else:
             expr = column_expr(plan.alias, out.field, wrap_to_json=out.wrap_to_json)
         expr = cast(expr, out.cast)
-        if out.json_format:
-            expr = sql("CAST(") + expr + sql(" AS json)")
+        if out.formatter is not None:
+            expr = ident(out.formatter.schema, out.formatter.name) + sql("(") + expr + sql(")")
         if out.aggregate is not None:
             expr = sql(out.aggregate.value + "(") + expr + sql(")")
     return cast(expr, out.aggregate_cast) if out.aggregate is not None else expr
@@ -135,7 +135,7 @@ def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
 
 
 def operation_sql(
-    lhs: Fragment, operation: ast.Operation, column_type: str | None, text_parser: str | None = None
+    lhs: Fragment, operation: ast.Operation, column_type: str | None, text_parser: QualifiedName | None = None
 ) -> Fragment:
     if isinstance(operation, ast.Compare):
         value = operation.value
@@ -143,7 +143,7 @@ def operation_sql(
             value = value.replace("*", "%")
         rhs = param(value)
         if text_parser is not None:  # a data representation parses the text into the domain
-            rhs = sql("CAST(") + rhs + sql("::text AS " + literal_type(text_parser) + ")")
+            rhs = ident(text_parser.schema, text_parser.name) + sql("(") + rhs + sql("::text)")
         return lhs + sql(f" {_BINARY_OPERATORS[operation.operator]} ") + rhs
     if isinstance(operation, ast.Quantified):
         values = operation.values
