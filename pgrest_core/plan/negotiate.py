@@ -33,11 +33,11 @@ def _for_media(media: MediaType, plan_enabled: bool) -> Representation | None:
     essence = media.essence
     if essence in ("application/json", "*/*", "application/*"):
         return JSON
-    if essence == _ARRAY:
+    if essence in (_ARRAY, _ARRAY.removesuffix("+json")):
         if _stripped(media):
             return Representation("json", _ARRAY + ";nulls=stripped; charset=utf-8", strip_nulls=True)
         return JSON
-    if essence == _OBJECT:
+    if essence in (_OBJECT, _OBJECT.removesuffix("+json")):
         if _stripped(media):
             return Representation("object", _OBJECT + ";nulls=stripped; charset=utf-8", strip_nulls=True)
         return Representation("object", _OBJECT + "; charset=utf-8")

@@ -266,7 +266,7 @@ class _Planner:
         formatter = None
         if table is not None and not star:
             column = table.column(field.name)
-            plain = not field.json_path and item.cast is None and item.aggregate is None
+            plain = not field.json_path and item.aggregate is None
             if column is not None and plain and self.cache is not None:
                 formatter = self.cache.representation(column.type, "json")
             if column is None and self.cache is not None:

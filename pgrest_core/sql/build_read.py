@@ -57,6 +57,18 @@ _IS_KEYWORDS = {
     "unknown": "UNKNOWN",
 }
 _LIKE = (ast.Operator.LIKE, ast.Operator.ILIKE)
+# Operators whose value a data representation's text parser turns into the column's domain.
+_PARSED = frozenset(
+    {
+        ast.Operator.EQ,
+        ast.Operator.NEQ,
+        ast.Operator.GT,
+        ast.Operator.GTE,
+        ast.Operator.LT,
+        ast.Operator.LTE,
+        ast.Operator.ISDISTINCT,
+    }
+)
 
 
 def string_literal(text: str) -> str:
@@ -123,9 +135,9 @@ def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
             expr = json_path(expr, out.field.json_path)
         else:
             expr = column_expr(plan.alias, out.field, wrap_to_json=out.wrap_to_json)
-        expr = cast(expr, out.cast)
         if out.formatter is not None:
             expr = ident(out.formatter.schema, out.formatter.name) + sql("(") + expr + sql(")")
+        expr = cast(expr, out.cast)
         if out.aggregate is not None:
             expr = sql(out.aggregate.value + "(") + expr + sql(")")
     return cast(expr, out.aggregate_cast) if out.aggregate is not None else expr
@@ -142,7 +154,8 @@ def operation_sql(
         if operation.operator in _LIKE:
             value = value.replace("*", "%")
         rhs = param(value)
-        if text_parser is not None:  # a data representation parses the text into the domain
+        if text_parser is not None and operation.operator in _PARSED:
+            # A data representation parses the text into the domain (not for pattern operators).
             rhs = ident(text_parser.schema, text_parser.name) + sql("(") + rhs + sql("::text)")
         return lhs + sql(f" {_BINARY_OPERATORS[operation.operator]} ") + rhs
     if isinstance(operation, ast.Quantified):
@@ -153,7 +166,12 @@ def operation_sql(
         operator = _BINARY_OPERATORS[operation.operator]
         return lhs + sql(f" {operator} {keyword}(") + param(array_literal(values)) + sql(")")
     if isinstance(operation, ast.In):
-        return lhs + sql(" = ANY(") + param(array_literal(operation.values)) + sql(")")
+        listed = param(array_literal(operation.values))
+        if text_parser is not None:
+            parse = ident(text_parser.schema, text_parser.name)
+            parsed = sql("ARRAY(SELECT ") + parse + sql("(v) FROM unnest(") + listed + sql("::text[]) AS v)")
+            return lhs + sql(" = ANY(") + parsed + sql(")")
+        return lhs + sql(" = ANY(") + listed + sql(")")
     if isinstance(operation, ast.Is):
         return lhs + sql(" IS " + _IS_KEYWORDS[operation.value])
     # Full-text search: non-tsvector columns are converted with the same language.
