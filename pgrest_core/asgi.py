@@ -312,8 +312,10 @@ class PgrestApp:
             raise schema_cache_unavailable()
         prepared = prepare(request, self.schema_cache, self.options)
         timing.mark("plan")
+        # Writes build their response before COMMIT: a response that fails rolls them back.
+        check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None
         row = await self._require_runner().run(
-            prepared, self._transaction(request, path, auth), authenticated=auth.authenticated
+            prepared, self._transaction(request, path, auth), authenticated=auth.authenticated, check=check
         )
         timing.mark("transaction")
         response = _with_tx_preference(respond(prepared, row), request, self.settings)

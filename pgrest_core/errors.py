@@ -158,6 +158,7 @@ _EXACT_SQLSTATE_STATUS: Mapping[str, int] = {
     "42883": 404,
     "42P01": 404,
     "42P17": 500,
+    "53400": 500,  # configuration_limit_exceeded (temp_file_limit): not a transient 503
 }
 _PREFIX_SQLSTATE_STATUS: tuple[tuple[str, int], ...] = (
     ("08", 503),

@@ -14,13 +14,18 @@ from dataclasses import dataclass, replace
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError
+from pgrest_core.plan.mutate import PlannedMutation, plan_mutation
 from pgrest_core.plan.negotiate import negotiate
 from pgrest_core.plan.read import check_embed_filters, plan_read, top_level_page
 from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
-from pgrest_core.response import respond_read
+from pgrest_core.request.preferences import preference_items
+from pgrest_core.response import respond_mutation, respond_no_content, respond_read
 from pgrest_core.schema.model import QualifiedName, SchemaCache
+from pgrest_core.sql.build_call import prepare_call
+from pgrest_core.sql.build_mutate import inserted_count_sql, mutation_sql
 from pgrest_core.sql.build_read import level_sql
-from pgrest_core.sql.statement import explain_statement, read_statement
+from pgrest_core.sql.fragment import Fragment, ident, sql
+from pgrest_core.sql.statement import explain_statement, mutation_statement, read_statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,11 @@ def _not_implemented(what: str) -> ApiRequestError:
 def prepare(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:
     """Plan and compile a request into one statement and its response recipe."""
     target = request.target
+    if isinstance(target, ast.RoutineTarget):
+        return prepare_call(request, cache, options)
+    if request.method in WRITE_METHODS and isinstance(target, ast.TableTarget):
+        schema = request.schema or options.schemas[0]
+        return prepare_mutation(request, QualifiedName(schema, target.name), cache, options)
     if request.method not in ("GET", "HEAD"):
         raise _not_implemented(f"{request.method} requests")
     if not isinstance(target, ast.TableTarget):
@@ -88,4 +98,93 @@ def prepare_read(
 
 def respond(prepared: Prepared, row: ResultRow) -> Response:
     """The HTTP response for a prepared request's result row."""
+    if prepared.recipe.no_content:
+        return respond_no_content(row)
+    if prepared.recipe.mutation is not None:
+        return respond_mutation(prepared.recipe, row)
     return respond_read(prepared.recipe, row)
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# The preferences each kind of write reports in Preference-Applied (tx is the server's to add).
+_HONOURED = {
+    "insert": ("resolution", "missing", "return", "count", "handling", "timezone"),
+    "put": ("return", "count", "handling", "timezone"),
+    "update": ("missing", "return", "count", "handling", "timezone", "max-affected"),
+    "delete": ("return", "count", "handling", "timezone", "max-affected"),
+}
+
+
+def prepare_mutation(
+    request: ast.ApiRequest, relation: QualifiedName, cache: SchemaCache | None, options: Options
+) -> Prepared:
+    """A POST/PUT/PATCH/DELETE on a table: the mutation as a CTE, the response read from its rows.
+
+    db-max-rows does not limit writes, and the Range header is ignored.
+    """
+    representation = negotiate(request.accept, plan_enabled=options.plan_enabled)
+    planned = plan_mutation(
+        request,
+        relation,
+        cache,
+        aggregates_enabled=options.aggregates_enabled,
+        legacy_target_names=options.legacy_target_names,
+    )
+    mutation = planned.mutation
+    with_body = planned.return_ == "representation"
+    location = planned.location_columns if planned.return_ == "headers-only" else ()
+    if with_body:
+        rows = level_sql(planned.representation, source=_representation_source(planned))
+    else:
+        rows = sql("SELECT * FROM pgrst_source")
+    statement = mutation_statement(
+        mutation_sql(mutation),
+        rows,
+        representation if with_body else None,
+        location_columns=location,
+        inserted=inserted_count_sql(mutation),
+    )
+    if representation.body_format == "plan":
+        statement = explain_statement(statement, representation)
+    prefs = request.preferences
+    strict = prefs.handling == "strict"
+    merge = prefs.resolution == "merge-duplicates" and mutation.on_conflict is not None
+    recipe = ResponseRecipe(
+        content_type=representation.content_type,
+        body_format=representation.body_format,
+        count=prefs.count,
+        preference_applied=_applied(planned, prefs),
+        mutation=None if representation.body_format == "plan" else mutation.kind,
+        with_body=with_body,
+        location_path="/" + relation.name if location else None,
+        location_columns=location,
+        max_affected=prefs.max_affected if strict and mutation.kind in ("update", "delete") else None,
+        created_unless_all_updated=merge,
+    )
+    return Prepared(statement, recipe, read_only=False, check_before_commit=True)
+
+
+def _representation_source(planned: PlannedMutation) -> Fragment:
+    """The rows the representation reads: the CTE, re-typed as rows of the table for
+    computed fields and computed relationships (functions taking the table's row type)."""
+    mutation = planned.mutation
+    if not mutation.typed_rows:
+        return sql("pgrst_source")
+    table = ident(mutation.relation.schema, mutation.relation.name)
+    return (
+        sql("json_populate_recordset(NULL::")
+        + table
+        + sql(", (SELECT json_agg(pgrst_row) FROM pgrst_source AS pgrst_row))")
+    )
+
+
+def _applied(planned: PlannedMutation, prefs: ast.Preferences) -> tuple[str, ...]:
+    honoured = set(_HONOURED[planned.mutation.kind])
+    if not planned.resolution_applied:
+        honoured.discard("resolution")
+    if prefs.handling != "strict":
+        honoured.discard("max-affected")
+    return tuple(f"{key}={value}" for key, value in preference_items(prefs) if key in honoured)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from pgrest_core.errors import ApiRequestError, invalid_range
 from pgrest_core.plan.types import Response, ResponseRecipe, ResultRow
@@ -90,3 +91,93 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
     headers = [(n, v) for n, v in headers if n.lower() not in names] + extra
     body = b"" if recipe.head or row.body is None else row.body.encode()
     return Response(override or status, tuple(headers), body)
+
+
+def respond_no_content(row: ResultRow) -> Response:
+    """A call to a void function: 204 without body or Content-Type, unless the GUCs say otherwise."""
+    status = _guc_status(row.response_status) or 204
+    return Response(status, tuple(_guc_headers(row.response_headers)), b"")
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def singular_error(rows: int) -> ApiRequestError:
+    return ApiRequestError(
+        "PGRST116",
+        406,
+        "Cannot coerce the result to a single JSON object",
+        f"The result contains {rows} rows",
+    )
+
+
+def max_affected_error(rows: int) -> ApiRequestError:
+    return ApiRequestError(
+        "PGRST124",
+        400,
+        "Query result exceeds max-affected preference constraint",
+        f"The query affects {rows} rows",
+    )
+
+
+def put_mismatch_error() -> ApiRequestError:
+    return ApiRequestError("PGRST115", 400, "Payload values do not match URL in primary key column(s)")
+
+
+def _location(recipe: ResponseRecipe, row: ResultRow) -> str | None:
+    """`/films?id=eq.1&code=is.null` from the inserted row's key values (a JSON array of text)."""
+    if recipe.location_path is None or not recipe.location_columns or row.location is None:
+        return None
+    values = json.loads(row.location)
+    pairs = []
+    for column, value in zip(recipe.location_columns, values, strict=False):
+        rhs = "is.null" if value is None else "eq." + quote(str(value), safe="-_.~")
+        pairs.append(quote(column, safe="-_.~") + "=" + rhs)
+    return recipe.location_path + "?" + "&".join(pairs)
+
+
+def _mutation_status(recipe: ResponseRecipe, row: ResultRow) -> int:
+    if recipe.mutation == "insert":
+        nothing_inserted = row.inserted is not None and row.inserted <= 0
+        return 200 if recipe.created_unless_all_updated and nothing_inserted else 201
+    if not recipe.with_body:
+        return 204
+    if recipe.mutation == "put":
+        return 201 if (row.inserted or 0) > 0 else 200
+    return 200
+
+
+def check_mutation(recipe: ResponseRecipe, row: ResultRow) -> None:
+    """The failures a write can only know from its result; raised before COMMIT (rolled back)."""
+    affected = row.page_count
+    if recipe.mutation == "put" and affected != 1:
+        raise put_mismatch_error()
+    if recipe.body_format == "object" and affected != 1:
+        raise singular_error(affected)
+    if recipe.max_affected is not None and affected > recipe.max_affected:
+        raise max_affected_error(affected)
+
+
+def respond_mutation(recipe: ResponseRecipe, row: ResultRow) -> Response:
+    """Status, headers and body of a POST/PUT/PATCH/DELETE, as PostgREST answers them."""
+    check_mutation(recipe, row)
+    affected = row.page_count
+    total = affected if recipe.count is not None else None
+    headers: list[tuple[str, str]] = []
+    location = _location(recipe, row)
+    if location is not None:
+        headers.append(("Location", location))
+    if recipe.mutation == "update":
+        headers.append(("Content-Range", content_range(0, affected, total)))
+    elif recipe.mutation in ("insert", "delete"):
+        headers.append(("Content-Range", "*/" + ("*" if total is None else str(total))))
+    if recipe.preference_applied:
+        headers.append(("Preference-Applied", ", ".join(recipe.preference_applied)))
+    if recipe.with_body:
+        headers.append(("Content-Type", recipe.content_type))
+    extra = _guc_headers(row.response_headers)
+    override = _guc_status(row.response_status)
+    names = {name.lower() for name, _ in extra}
+    headers = [(n, v) for n, v in headers if n.lower() not in names] + extra
+    body = (row.body or "").encode() if recipe.with_body else b""
+    return Response(override or _mutation_status(recipe, row), tuple(headers), body)

@@ -13,7 +13,16 @@ from typing import Literal
 from pgrest_core.sql.fragment import Fragment
 
 # The one row every main statement returns, in this order.
-RESULT_COLUMNS = ("total_count", "page_count", "body", "response_headers", "response_status")
+# Writes add `location` and `inserted` (reads leave them out; they read back as None).
+RESULT_COLUMNS = (
+    "total_count",
+    "page_count",
+    "body",
+    "response_headers",
+    "response_status",
+    "location",
+    "inserted",
+)
 
 CountMethod = Literal["exact", "planned", "estimated"]
 BodyFormat = Literal["json", "object", "csv", "text", "plan"]
@@ -32,6 +41,15 @@ class ResponseRecipe:
     range_requested: bool = False  # a Range header or limit/offset asked for a page
     max_rows: int | None = None
     preference_applied: tuple[str, ...] = ()
+    # A call to a function returning void: 204, no body and no Content-Type.
+    no_content: bool = False
+    # Writes: which one ("insert", "put", "update", "delete"); None for reads and calls.
+    mutation: str | None = None
+    with_body: bool = True  # False: return=minimal/headers-only, no body and no Content-Type
+    location_path: str | None = None  # "/films": headers-only inserts answer a Location under it
+    location_columns: tuple[str, ...] = ()
+    max_affected: int | None = None  # handling=strict: more affected rows is PGRST124
+    created_unless_all_updated: bool = False  # merge-duplicates: 200 when no row was inserted
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +61,9 @@ class Prepared:
     read_only: bool = True
     # For `count=planned|estimated`: a statement whose EXPLAIN gives the row estimate.
     count_statement: Fragment | None = None
+    # The response can still fail (singular, max-affected, PUT's key check): build it before
+    # COMMIT, so that a failure rolls the transaction back.
+    check_before_commit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +76,8 @@ class ResultRow:
     response_headers: str | None = None
     response_status: str | None = None
     planned_count: int | None = None  # filled by the runner from EXPLAIN when asked
+    location: str | None = None  # writes: JSON array of the inserted row's key values (as text)
+    inserted: int | None = None  # upserts: how many rows were inserted rather than updated
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from pgrest_core.request.preferences import parse_prefer
 from pgrest_core.request.query import parse_query_params
 from pgrest_core.request.ranges import parse_range
 
-_METHODS: Final[tuple[Method, ...]] = get_args(Method)
+_METHODS: Final[dict[str, Method]] = {method: method for method in get_args(Method)}
 # Writes name their schema with Content-Profile, everything else with Accept-Profile.
 _WRITE_METHODS: Final = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 # Functions are called with GET/HEAD (read-only) or POST; OPTIONS describes them.
@@ -44,34 +44,73 @@ def parse_request(
     """Parse one HTTP request. `schemas` are the exposed schemas, the first being the default."""
     verb = parse_method(method)
     target = parse_target(path)
-    if isinstance(target, RoutineTarget) and verb not in _ROUTINE_METHODS:
+    routine = isinstance(target, RoutineTarget)
+    if routine and verb not in _ROUTINE_METHODS:
         raise errors.invalid_rpc_method(verb)
     lowered = tuple((name.lower(), value) for name, value in headers)
-    schema = _negotiate_schema(verb, lowered, tuple(schemas))
-    query = parse_query_params(decode_query(query_string), routine=isinstance(target, RoutineTarget))
+    seen = _Headers(lowered)
+    profile = seen.first("content-profile" if verb in _WRITE_METHODS else "accept-profile")
+    schema = _negotiate_schema(profile, tuple(schemas))
+    query = parse_query_params(decode_query(query_string), routine=routine)
+    accept = seen.all("accept")
     return ApiRequest(
         method=verb,
         target=target,
         query=query,
-        preferences=parse_prefer(_all(lowered, "prefer")),
-        accept=parse_accept(_joined(lowered, "accept")),
-        content_type=parse_content_type(_first(lowered, "content-type")),
+        preferences=parse_prefer(seen.all("prefer")),
+        # A list-valued header sent several times is the same as one comma-joined header.
+        accept=parse_accept(", ".join(accept) if accept else None),
+        content_type=parse_content_type(seen.first("content-type")),
         # PostgREST honours Range only when reading with GET (not even HEAD).
-        range=parse_range(_first(lowered, "range"), _first(lowered, "range-unit")) if verb == "GET" else None,
+        range=parse_range(seen.first("range"), seen.first("range-unit")) if verb == "GET" else None,
         schema=schema,
         body=body,
-        headers=tuple((name, value) for name, value in lowered if name != "cookie"),
-        cookies=parse_cookies(_all(lowered, "cookie")),
+        headers=tuple((name, value) for name, value in lowered if name != "cookie") if seen.cookies else lowered,
+        cookies=parse_cookies(seen.all("cookie")),
     )
+
+
+class _Headers:
+    """The values of the few headers the parser reads, gathered in one pass (names lower-cased)."""
+
+    __slots__ = ("values", "cookies")
+
+    def __init__(self, lowered: Sequence[tuple[str, str]]) -> None:
+        self.values: dict[str, list[str]] = {}
+        for name, value in lowered:
+            if name in _READ_HEADERS:
+                self.values.setdefault(name, []).append(value)
+        self.cookies = "cookie" in self.values
+
+    def all(self, name: str) -> tuple[str, ...]:
+        return tuple(self.values.get(name, ()))
+
+    def first(self, name: str) -> str | None:
+        values = self.values.get(name)
+        return values[0] if values else None
+
+
+_READ_HEADERS: Final = frozenset(
+    {
+        "accept",
+        "accept-profile",
+        "content-profile",
+        "content-type",
+        "cookie",
+        "prefer",
+        "range",
+        "range-unit",
+    }
+)
 
 
 def parse_method(method: str) -> Method:
     """The upper-cased method, or PGRST117 (405) for one PostgREST does not serve."""
     upper = method.upper()
-    for known in _METHODS:
-        if known == upper:
-            return known
-    raise errors.unsupported_method(upper)
+    known = _METHODS.get(upper)
+    if known is None:
+        raise errors.unsupported_method(upper)
+    return known
 
 
 def parse_target(path: str) -> Target:
@@ -83,7 +122,10 @@ def parse_target(path: str) -> Target:
     """
     if path in ("", "/"):
         return RootTarget()
-    segments = [_decode_component(segment) for segment in path.removeprefix("/").split("/")]
+    segments = path.removeprefix("/").split("/")
+    # Fast path: ASCII without `%` decodes to itself (no escapes, no lone surrogates).
+    if "%" in path or not path.isascii():
+        segments = [_decode_component(segment) for segment in segments]
     match segments:
         case [name] if name:
             return TableTarget(name)
@@ -99,7 +141,11 @@ def decode_query(query_string: str | bytes) -> tuple[tuple[str, str], ...]:
     Pieces split on `&`, then on the first `=` (a bare `key` has the value ""); `+` is a
     space; bytes that are not UTF-8 become U+FFFD instead of failing; empty pieces are skipped.
     """
+    if isinstance(query_string, str) and _is_plain_query(query_string):
+        return _split_plain_query(query_string)
     raw = query_string if isinstance(query_string, bytes) else _utf8(query_string)
+    if _is_plain_query(raw):
+        return _split_plain_query(raw.decode("ascii"))
     raw = raw.removeprefix(b"?")
     pairs: list[tuple[str, str]] = []
     for piece in raw.split(b"&"):
@@ -107,6 +153,23 @@ def decode_query(query_string: str | bytes) -> tuple[tuple[str, str], ...]:
             continue
         key, _, value = piece.partition(b"=")
         pairs.append((_decode_form(key), _decode_form(value)))
+    return tuple(pairs)
+
+
+def _is_plain_query(query_string: str | bytes) -> bool:
+    """ASCII with no `%` or `+`: nothing to decode, so the text can be split as it is."""
+    if isinstance(query_string, str):
+        return query_string.isascii() and "%" not in query_string and "+" not in query_string
+    return query_string.isascii() and b"%" not in query_string and b"+" not in query_string
+
+
+def _split_plain_query(text: str) -> tuple[tuple[str, str], ...]:
+    """`decode_query` for a plain query string (see `_is_plain_query`): split only."""
+    pairs: list[tuple[str, str]] = []
+    for piece in text.removeprefix("?").split("&"):
+        if piece:
+            key, _, value = piece.partition("=")
+            pairs.append((key, value))
     return tuple(pairs)
 
 
@@ -122,12 +185,8 @@ def parse_cookies(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(cookies)
 
 
-def _negotiate_schema(
-    method: Method, headers: Sequence[tuple[str, str]], schemas: tuple[str, ...]
-) -> str | None:
+def _negotiate_schema(profile: str | None, schemas: tuple[str, ...]) -> str | None:
     """The schema a profile header asks for (PGRST106 if not exposed), else the default one."""
-    header = "content-profile" if method in _WRITE_METHODS else "accept-profile"
-    profile = _first(headers, header)
     if profile is not None:
         profile = profile.strip()
     if not schemas:
@@ -137,20 +196,6 @@ def _negotiate_schema(
     if profile not in schemas:
         raise errors.unacceptable_schema(profile, schemas)
     return profile
-
-
-def _all(headers: Sequence[tuple[str, str]], name: str) -> tuple[str, ...]:
-    return tuple(value for key, value in headers if key == name)
-
-
-def _first(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in headers if key == name), None)
-
-
-def _joined(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    """A list-valued header sent several times is the same as one comma-joined header."""
-    values = _all(headers, name)
-    return ", ".join(values) if values else None
 
 
 def _decode_component(text: str) -> str:

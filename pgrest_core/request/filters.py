@@ -61,6 +61,9 @@ _IS_VALUES: tuple[IsValue, ...] = ("null", "not_null", "true", "false", "unknown
 _SIMPLE_WORDS = ("neq", "cs", "cd", "ov", "sl", "sr", "nxr", "nxl", "adj")
 _QUANT_WORDS = ("eq", "gte", "gt", "lte", "lt", "like", "ilike", "match", "imatch")
 _FTS_WORDS = ("fts", "plfts", "phfts", "wfts")
+# Operators whose top-level value is simply the rest of the text after `op.` (all but `in`/`is`,
+# which have their own grammar), for the fast path of `parse_filter`.
+_REST_OPERATORS = {word: op for word, op in _OPERATORS.items() if op not in (Operator.IN, Operator.IS)}
 
 
 # --- public entry points -----------------------------------------------------------------------
@@ -82,6 +85,16 @@ def parse_field(text: str) -> Field:
 
 def parse_filter(fld: Field, value: str) -> Filter:
     """`not.eq.5`, `in.(1,2)`, `fts(english).cat`, `eq(any).{a,b}`, `is.null` on `fld`."""
+    # Fast path for the common `op.value`: the operator word then the value, taken raw.
+    word, dot, rest = value.partition(".")
+    op = _REST_OPERATORS.get(word) if dot else None
+    if op is not None and "\x00" not in rest:
+        return Filter(fld, FullText(op, rest) if op in FTS_OPERATORS else Compare(op, rest))
+    return parse_filter_full(fld, value)
+
+
+def parse_filter_full(fld: Field, value: str) -> Filter:
+    """`parse_filter` without its fast path (the full grammar, and every error message)."""
     reject_nul("filter", value)
     c = Cursor(value)
     try:

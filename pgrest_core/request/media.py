@@ -82,6 +82,9 @@ def _unquote(value: str) -> str:
 
 def _split_unquoted(text: str, separator: str) -> Iterator[str]:
     """Split on `separator` except inside double quotes (`for="a,b"`), honouring `\\` escapes."""
+    if '"' not in text:  # fast path: no quotes, so every separator splits (escapes only count in quotes)
+        yield from text.split(separator)
+        return
     start = 0
     in_quotes = False
     escaped = False

@@ -46,6 +46,8 @@ _ENUMERATED: Final[Mapping[str, Collection[str]]] = {
     "tx": _TX,
 }
 
+_NO_PREFERENCES: Final = Preferences()
+
 # The order PostgREST lists honoured preferences in `Preference-Applied`.
 APPLIED_ORDER: Final[tuple[str, ...]] = (
     "resolution",
@@ -64,6 +66,8 @@ def parse_prefer(values: Sequence[str]) -> Preferences:
 
     Raises PGRST122 when `handling=strict` is asked for and some token is not understood.
     """
+    if not values:  # most requests send no Prefer header
+        return _NO_PREFERENCES
     chosen: dict[str, str] = {}
     invalid: list[str] = []
     for token in _tokens(values):

@@ -9,8 +9,9 @@ planner knows which of them are function arguments.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import Final, Literal
 
 from pgrest_core.ast import (
     EmbedPath,
@@ -40,6 +41,11 @@ from pgrest_core.request.select import parse_select
 RESERVED = frozenset({"select", "columns", "on_conflict"})
 RESERVED_LAST_SEGMENTS = frozenset({"order", "limit", "offset", "and", "or"})
 
+# A key made only of ASCII identifier characters is one unquoted name with no JSON path and no
+# embed path, so it needs no scanning (the fast path of `_filter_key`).
+PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9_$]+")
+_LOGIC_OPERATORS: Final[dict[str, Literal["and", "or"]]] = {"and": "and", "or": "or"}
+
 
 def parse_query_params(pairs: Sequence[tuple[str, str]], *, routine: bool = False) -> QueryParams:
     """Already percent-decoded pairs, in query-string order → the parsed query."""
@@ -51,7 +57,8 @@ def parse_query_params(pairs: Sequence[tuple[str, str]], *, routine: bool = Fals
     columns: tuple[str, ...] | None = None
     params: list[tuple[str, str]] = []
     for key, value in pairs:
-        reject_nul("tree path", key)
+        if "\x00" in key:
+            reject_nul("tree path", key)
         if key == "select":
             if select is None:  # the first one counts, as in PostgREST
                 select = parse_select(value)
@@ -64,22 +71,26 @@ def parse_query_params(pairs: Sequence[tuple[str, str]], *, routine: bool = Fals
             if on_conflict is None:
                 on_conflict = parse_columns(value, "on_conflict parameter")
             continue
-        last = key[key.rfind(".") + 1 :]
+        dot = key.rfind(".")
+        last = key[dot + 1 :]
         if last == "order":
-            orders.append(ScopedOrder(_embed_path(key), parse_order(value)))
+            orders.append(ScopedOrder(_embed_path(key) if dot != -1 else (), parse_order(value)))
         elif last == "limit" or last == "offset":
-            path = _embed_path(key)
+            path = _embed_path(key) if dot != -1 else ()
             limit, offset = ranges.get(path, (None, None))
             number = parse_nonnegative(value, last)
             ranges[path] = (number, offset) if last == "limit" else (limit, number)
         elif last == "and" or last == "or":
-            path, negated, operator = _logic_key(key)
+            if dot == -1:  # a bare `and`/`or` key: no embed path, nothing negates it
+                path, negated, operator = (), False, _LOGIC_OPERATORS[last]
+            else:
+                path, negated, operator = _logic_key(key)
             conditions.append(ScopedCondition(path, parse_logic(operator, negated, value)))
         elif routine:
             reject_nul("query parameter", value)
             params.append((key, value))
         else:
-            path, fld = _filter_key(key)
+            path, fld = ((), Field(key)) if PLAIN_NAME.fullmatch(key) else _filter_key(key)
             conditions.append(ScopedCondition(path, parse_filter(fld, value)))
     return QueryParams(
         select=select,
@@ -112,6 +123,8 @@ def parse_columns(text: str, what: str) -> tuple[str, ...]:
 
 def parse_nonnegative(text: str, name: str) -> int:
     """`limit=10`, `offset=0`: digits only."""
+    if text.isascii() and text.isdigit():  # fast path: the usual case, and no error to describe
+        return int(text)
     reject_nul(f"{name} parameter", text)
     end = 0
     while end < len(text) and "0" <= text[end] <= "9":

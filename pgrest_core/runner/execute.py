@@ -14,7 +14,7 @@ sent. The body arrives as one text value: Python never iterates the rows of a re
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -68,6 +68,8 @@ def _result_row(values: tuple[Any, ...] | None, planned_count: int | None) -> Re
         response_headers=row.get("response_headers"),
         response_status=row.get("response_status"),
         planned_count=planned_count,
+        location=row.get("location"),
+        inserted=int(row["inserted"]) if row.get("inserted") is not None else None,
     )
 
 
@@ -84,14 +86,24 @@ async def _run(conn: Connection, fragment: Fragment, prepare: bool | None) -> ps
 
 
 async def execute(
-    conn: Connection, prepared: Prepared, transaction: Transaction, *, prepare: bool | None = None
+    conn: Connection,
+    prepared: Prepared,
+    transaction: Transaction,
+    *,
+    prepare: bool | None = None,
+    check: Callable[[ResultRow], object] | None = None,
 ) -> ResultRow:
     """Run the request's transaction on `conn` (autocommit mode) and return its one result row.
 
     All statements, COMMIT/ROLLBACK included, go out in one pipeline: one network round trip.
     After an error PostgreSQL skips the rest of the pipeline, so a failed transaction is never
     committed; it is rolled back here and the psycopg exception propagates.
+
+    With `check` (a write whose response can still fail: singular, max-affected), the
+    transaction stays open until `check(row)` has returned; if it raises, the transaction is
+    rolled back. COMMIT then costs a second round trip.
     """
+    end = "COMMIT" if transaction.commit else "ROLLBACK"
     try:
         async with _batch(conn) as pipeline:
             await conn.execute(begin_statement(prepared.read_only))
@@ -102,17 +114,23 @@ async def execute(
             explain = None
             if prepared.count_statement is not None:
                 explain = await _run(conn, sql("EXPLAIN (FORMAT JSON) ") + prepared.count_statement, prepare)
-            await conn.execute("COMMIT" if transaction.commit else "ROLLBACK")
+            if check is None:
+                await conn.execute(end)
             if pipeline is not None:
                 await pipeline.sync()
             if prepared.recipe.body_format == "plan":
-                return _explain_row(await main.fetchall())
-            values = await main.fetchone()
-            plan = await explain.fetchone() if explain is not None else None
+                row = _explain_row(await main.fetchall())
+            else:
+                values = await main.fetchone()
+                plan = await explain.fetchone() if explain is not None else None
+                row = _result_row(values, _top_plan_rows(plan[0]) if plan else None)
+        if check is not None:
+            check(row)
+            await conn.execute(end)
     except BaseException:
         await _rollback_quietly(conn)
         raise
-    return _result_row(values, _top_plan_rows(plan[0]) if plan else None)
+    return row
 
 
 def _explain_row(rows: list[tuple[Any, ...]]) -> ResultRow:
@@ -196,11 +214,21 @@ class Runner:
         async with conn:
             yield conn
 
-    async def run(self, prepared: Prepared, transaction: Transaction, *, authenticated: bool) -> ResultRow:
-        """Run a prepared request; PostgreSQL errors come out as PgrstErrors."""
+    async def run(
+        self,
+        prepared: Prepared,
+        transaction: Transaction,
+        *,
+        authenticated: bool,
+        check: Callable[[ResultRow], object] | None = None,
+    ) -> ResultRow:
+        """Run a prepared request; PostgreSQL errors come out as PgrstErrors.
+
+        `check` runs on the result row before COMMIT; what it raises rolls the transaction back.
+        """
         try:
             async with self.pool.connection() as conn:
-                return await execute(conn, prepared, transaction, prepare=self.prepare)
+                return await execute(conn, prepared, transaction, prepare=self.prepare, check=check)
         except Exception as error:
             mapped = from_exception(error, authenticated=authenticated)
             if mapped is None:

@@ -11,7 +11,7 @@ response GUCs, whatever the request.
 from __future__ import annotations
 
 from pgrest_core.plan.negotiate import Representation
-from pgrest_core.sql.fragment import Fragment, sql
+from pgrest_core.sql.fragment import Fragment, quote_ident, sql
 
 _ROW = "_pgrst_t"
 _GUCS = (
@@ -80,3 +80,90 @@ def explain_statement(statement: Fragment, representation: Representation) -> Fr
     options = [o.upper() for o in representation.plan_options if o in allowed]
     options.append("FORMAT TEXT" if representation.plan_text else "FORMAT JSON")
     return sql(f"EXPLAIN ({', '.join(options)}) ") + statement
+
+
+# --- function calls (/rpc/fn) -----------------------------------------------------------------
+
+SCALAR_COLUMN = "pgrst_scalar"  # the column holding a scalar function's result
+
+
+def call_statement(call: Fragment | None, source: Fragment, count: Fragment | None, body: str) -> Fragment:
+    """The wrapper of a function call: the call runs once, in the `pgrst_call` CTE (or in
+    `source` itself when `call` is None).
+
+        WITH pgrst_call AS (<call>), pgrst_source AS (<source: reads pgrst_call>)
+        SELECT <total>, <page count>, <body>, <GUCs> FROM pgrst_source AS _pgrst_t
+
+    `count` (reading `pgrst_call` too) counts the rows before the page; `body` is one of the
+    `*_body` expressions below.
+    """
+    total = (
+        sql("(SELECT pg_catalog.count(*) FROM (") + count + sql(") AS pgrst_count)") if count else sql("NULL")
+    )
+    ctes = sql("WITH ") if call is None else sql("WITH pgrst_call AS (") + call + sql("), ")
+    return (
+        ctes
+        + sql("pgrst_source AS (")
+        + source
+        + sql(") SELECT ")
+        + total
+        + sql(
+            f"::bigint AS total_count, pg_catalog.count({_ROW}) AS page_count, "
+            f"{body} AS body, {_GUCS} FROM pgrst_source AS {_ROW}"
+        )
+    )
+
+
+def single_row_body(representation: Representation, *, head: bool) -> str:
+    """A function returning one composite value: that row as an object (`null` when none)."""
+    if head:
+        return "NULL::text"
+    return f"coalesce((json_agg({_row_json(representation)})->0)::text, 'null')"
+
+
+def scalar_body(*, set_of: bool, head: bool, raw: bool = False) -> str:
+    """A scalar function's value as JSON, a set of them as an array, or the raw text value."""
+    value = f"{_ROW}.{SCALAR_COLUMN}"
+    if head:
+        return "NULL::text"
+    if raw:
+        return f"coalesce(string_agg({value}::text, ''), '')"
+    if set_of:
+        return f"coalesce(json_agg({value}), '[]')::text"
+    return f"coalesce((json_agg({value})->0)::text, 'null')"
+
+
+def mutation_statement(
+    mutation: Fragment,
+    rows: Fragment,
+    representation: Representation | None,
+    *,
+    location_columns: tuple[str, ...] = (),
+    inserted: Fragment | None = None,
+) -> Fragment:
+    """The wrapper of a write: the mutation as the `pgrst_source` CTE, one result row.
+
+    `rows` is what the response reads from `pgrst_source`: the representation's SELECT, or
+    `SELECT * FROM pgrst_source` when there is no body (None). `location_columns` (headers-only
+    inserts) give a JSON array of the one inserted row's key values as text; `inserted` (an expression
+    over `pgrst_source`) counts the rows an upsert inserted rather than updated.
+    """
+    body = body_sql(representation, head=False) if representation is not None else "NULL::text"
+    location = "NULL::text"
+    if location_columns:
+        values = ", ".join(f"{_ROW}.{quote_ident(c)}::text" for c in location_columns)
+        location = (
+            f"CASE WHEN pg_catalog.count({_ROW}) = 1 "
+            f"THEN (pg_catalog.array_agg(json_build_array({values})::text))[1] END"
+        )
+    return (
+        sql("WITH pgrst_source AS (")
+        + mutation
+        + sql(") SELECT NULL::bigint AS total_count, ")
+        + sql(f"pg_catalog.count({_ROW}) AS page_count, {body} AS body, {_GUCS}, ")
+        + sql(f"{location} AS location, ")
+        + (inserted if inserted is not None else sql("NULL::bigint"))
+        + sql(" AS inserted FROM (")
+        + rows
+        + sql(f") AS {_ROW}")
+    )
