@@ -67,7 +67,12 @@ columns AS (
         'type', format_type(a.atttypid, a.atttypmod),
         'nominal_type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
         'nullable', NOT (a.attnotnull OR (t.typtype = 'd' AND t.typnotnull)),
-        'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+        -- A column default, else its identity sequence, else its domain's default.
+        'default', CASE WHEN a.attgenerated = '' THEN coalesce(
+          pg_get_expr(ad.adbin, ad.adrelid),
+          CASE WHEN a.attidentity <> '' THEN format('nextval(%%L::regclass)',
+            pg_get_serial_sequence(format('%%I.%%I', r.nspname, r.relname), a.attname)) END,
+          CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END) END,
         'max_length',
           CASE WHEN coalesce(nullif(t.typbasetype, 0), t.oid) IN ('bpchar'::regtype, 'varchar'::regtype)
                     AND (CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END) > 0
