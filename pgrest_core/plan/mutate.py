@@ -59,6 +59,9 @@ class MutatePlan:
     returning: tuple[str, ...] | None = ()  # None: every column; (): nothing (RETURNING 1)
     track_inserted: bool = False  # report how many rows an upsert inserted (for its status)
     typed_rows: bool = False  # the representation needs rows of the table's type (computed fields)
+    # (column, function) for written columns whose domain has a json -> domain cast (a data
+    # representation): the body's JSON value goes through the function, not the type's input.
+    json_parsers: tuple[tuple[str, QualifiedName], ...] = ()
 
     @property
     def relation(self) -> QualifiedName:
@@ -155,6 +158,7 @@ def plan_mutation(
         returning=returning,
         track_inserted=track_inserted,
         typed_rows=typed,
+        json_parsers=_json_parsers(columns, table, cache),
     )
     resolution_applied = (
         kind == "insert"
@@ -186,6 +190,20 @@ def _written_columns(
             if table.column(name) is None:
                 raise column_not_found(name, relation.name)
     return tuple(dict.fromkeys(columns))
+
+
+def _json_parsers(
+    columns: tuple[str, ...], table: Table | None, cache: SchemaCache | None
+) -> tuple[tuple[str, QualifiedName], ...]:
+    if table is None or cache is None or not cache.representations:
+        return ()
+    found = []
+    for name in columns:
+        column = table.column(name)
+        parser = cache.representation("json", column.type) if column is not None else None
+        if parser is not None:
+            found.append((name, parser))
+    return tuple(found)
 
 
 def _defaults(columns: tuple[str, ...], table: Table | None) -> tuple[tuple[str, str], ...]:

@@ -70,8 +70,13 @@ columns AS (
         -- A column default, else its identity sequence, else its domain's default.
         'default', CASE WHEN a.attgenerated = '' THEN coalesce(
           pg_get_expr(ad.adbin, ad.adrelid),
-          CASE WHEN a.attidentity <> '' THEN format('nextval(%%L::regclass)',
-            pg_get_serial_sequence(format('%%I.%%I', r.nspname, r.relname), a.attname)) END,
+          -- (the identity's sequence from pg_depend: pg_get_serial_sequence needs schema USAGE)
+          CASE WHEN a.attidentity <> '' THEN (
+            SELECT format('nextval(%%L::regclass)', d.objid::regclass::text)
+            FROM pg_depend d
+            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i'
+            LIMIT 1) END,
           CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END) END,
         'max_length',
           CASE WHEN coalesce(nullif(t.typbasetype, 0), t.oid) IN ('bpchar'::regtype, 'varchar'::regtype)

@@ -53,13 +53,33 @@ def _defaults_object(plan: MutatePlan) -> Fragment:
     return sql("jsonb_build_object(") + join(", ", pairs) + sql(")")
 
 
+def _without_parsed(plan: MutatePlan, value: Fragment) -> Fragment:
+    """A jsonb object minus the keys a data representation parses (the type's input would fail)."""
+    for column, _ in plan.json_parsers:
+        value = value + sql(" - " + string_literal(column))
+    return value
+
+
+def _parsed_value(plan: MutatePlan, column: str, element: Fragment) -> Fragment | None:
+    """`fn(element -> 'col')` for a column with a json -> domain representation, else None."""
+    for name, function in plan.json_parsers:
+        if name == column:
+            value = element + sql(" -> " + string_literal(column))
+            return ident(function.schema, function.name) + sql("(") + value + sql(")")
+    return None
+
+
 def _body_rows(plan: MutatePlan) -> Fragment:
     """FROM items giving one `pgrst_body` row of the target's type per element of the body array."""
     body = param(plan.payload) + sql("::json")
-    if not plan.defaults:
+    if not plan.defaults and not plan.json_parsers:
         return sql("json_populate_recordset(") + _row_type(plan) + sql(", ") + body + sql(") AS " + BODY)
     # A LATERAL call is evaluated per element, so volatile defaults (nextval) differ per row.
-    merged = _defaults_object(plan) + sql(" || pgrst_element.value::jsonb")
+    merged = sql("pgrst_element.value::jsonb")
+    if plan.defaults:
+        merged = _defaults_object(plan) + sql(" || ") + merged
+    if plan.json_parsers:
+        merged = _without_parsed(plan, sql("(") + merged + sql(")"))
     return (
         sql("json_array_elements(")
         + body
@@ -74,8 +94,13 @@ def _body_rows(plan: MutatePlan) -> Fragment:
 def _body_row(plan: MutatePlan) -> Fragment:
     """The FROM item giving the one `pgrst_body` row an UPDATE sets columns from."""
     body = param(plan.payload) + sql("::json")
-    if plan.defaults:
-        body = sql("(") + _defaults_object(plan) + sql(" || ") + param(plan.payload) + sql("::jsonb)::json")
+    if plan.defaults or plan.json_parsers:
+        merged = param(plan.payload) + sql("::jsonb")
+        if plan.defaults:
+            merged = _defaults_object(plan) + sql(" || ") + merged
+        if plan.json_parsers:
+            merged = _without_parsed(plan, sql("(") + merged + sql(")"))
+        body = sql("(") + merged + sql(")::json")
     return sql("json_populate_record(") + _row_type(plan) + sql(", ") + body + sql(") AS " + BODY)
 
 
@@ -112,9 +137,19 @@ def inserted_count_sql(plan: MutatePlan) -> Fragment | None:
     )
 
 
+def _insert_value(plan: MutatePlan, column: str) -> Fragment:
+    parsed = _parsed_value(plan, column, sql("pgrst_element.value"))
+    if parsed is None:
+        return ident(BODY, column)
+    # A key the element lacks keeps what the row got otherwise (NULL or its default).
+    missing = sql("pgrst_element.value -> " + string_literal(column) + " IS NULL")
+    otherwise = ident(BODY, column)
+    return sql("CASE WHEN ") + missing + sql(" THEN ") + otherwise + sql(" ELSE ") + parsed + sql(" END")
+
+
 def insert_sql(plan: MutatePlan) -> Fragment:
     columns = join(", ", (ident(c) for c in plan.columns))
-    selected = join(", ", (ident(BODY, c) for c in plan.columns))
+    selected = join(", ", (_insert_value(plan, c) for c in plan.columns))
     query = sql("INSERT INTO ") + _table(plan)
     if plan.columns:
         query = query + sql("(") + columns + sql(")")
@@ -158,7 +193,11 @@ def update_sql(plan: MutatePlan) -> Fragment:
         # Nothing to set (`{}`): no rows are updated, but the response keeps its shape.
         returned = returning_sql(plan).text.removeprefix(" RETURNING ")
         return sql("SELECT " + returned + " FROM ") + _table(plan) + sql(" WHERE false")
-    sets = join(", ", (ident(c) + sql(" = ") + ident(BODY, c) for c in plan.columns))
+    payload = param(plan.payload) + sql("::json")
+    sets = join(
+        ", ",
+        (ident(c) + sql(" = ") + (_parsed_value(plan, c, payload) or ident(BODY, c)) for c in plan.columns),
+    )
     return (
         sql("UPDATE ")
         + _table(plan)
