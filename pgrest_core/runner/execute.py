@@ -115,7 +115,7 @@ async def execute(
             if prepared.count_statement is not None:
                 explain = await _run(conn, sql("EXPLAIN (FORMAT JSON) ") + prepared.count_statement, prepare)
             if check is None:
-                await conn.execute(end)
+                await _finish(conn, end, prepared.read_only)
             if pipeline is not None:
                 await pipeline.sync()
             if prepared.recipe.body_format == "plan":
@@ -126,11 +126,19 @@ async def execute(
                 row = _result_row(values, _top_plan_rows(plan[0]) if plan else None)
         if check is not None:
             check(row)
-            await conn.execute(end)
+            await _finish(conn, end, prepared.read_only)
     except BaseException:
         await _rollback_quietly(conn)
         raise
     return row
+
+
+async def _finish(conn: Connection, end: str, read_only: bool) -> None:
+    """End the transaction; deferred constraints are checked first, so that a violation is an
+    error the client sees even when the transaction is rolled back anyway."""
+    if not read_only:
+        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    await conn.execute(end)
 
 
 def _explain_row(rows: list[tuple[Any, ...]]) -> ResultRow:

@@ -411,7 +411,10 @@ def _routine(raw: Mapping[str, Any]) -> Routine:
             schema=raw["return_schema"],
             name=raw["return_name"],
             set_of=bool(raw["set_of"]),
-            composite=int(raw["return_relid"]) != 0 or bool(raw["return_record"]),
+            # OUT/INOUT/TABLE parameters make a composite result (even a single OUT one, whose
+            # prorettype is that parameter's type); a bare RECORD without them is a scalar value.
+            composite=int(raw["return_relid"]) != 0
+            or any(arg["mode"] in ("o", "b", "t") for arg in raw["args"]),
         ),
         volatility=_VOLATILITY[raw["volatility"]],
         description=raw["description"],

@@ -145,9 +145,10 @@ functions AS (
     p.proretset,
     p.prorows,
     obj_description(p.oid, 'pg_proc') AS description,
-    rn.nspname AS return_schema,
-    rt.typname AS return_name,
-    rt.typrelid AS return_relid,
+    -- A domain over a table's row type returns that table's rows.
+    CASE WHEN rt.typtype = 'd' AND bt.typrelid <> 0 THEN bn.nspname ELSE rn.nspname END AS return_schema,
+    CASE WHEN rt.typtype = 'd' AND bt.typrelid <> 0 THEN bt.typname ELSE rt.typname END AS return_name,
+    CASE WHEN rt.typtype = 'd' THEN coalesce(bt.typrelid, 0) ELSE rt.typrelid END AS return_relid,
     rt.oid = 'record'::regtype AS return_record,
     p.pronargs,
     p.pronargdefaults,
@@ -156,6 +157,8 @@ functions AS (
   JOIN pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_type rt ON rt.oid = p.prorettype
   JOIN pg_namespace rn ON rn.oid = rt.typnamespace
+  LEFT JOIN pg_type bt ON bt.oid = rt.typbasetype
+  LEFT JOIN pg_namespace bn ON bn.oid = bt.typnamespace
   LEFT JOIN function_args fa ON fa.oid = p.oid
   WHERE n.nspname = ANY (%(schemas)s::text[]) AND p.prokind = 'f'
 )
