@@ -319,6 +319,10 @@ class PgrestApp:
         )
         timing.mark("transaction")
         response = _with_tx_preference(respond(prepared, row), request, self.settings)
+        if len(self.settings.db_schemas) > 1:
+            # With several exposed schemas, say which one answered (PostgREST does the same).
+            schema = request.schema or self.settings.db_schemas[0]
+            response = _with_headers(response, (("Content-Profile", schema),))
         timing.mark("response")
         if self.settings.server_timing_enabled:
             response = _with_headers(response, (("Server-Timing", timing.header()),))

@@ -19,7 +19,7 @@ from pgrest_core.plan.negotiate import negotiate
 from pgrest_core.plan.read import check_embed_filters, plan_read, top_level_page
 from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
-from pgrest_core.response import respond_mutation, respond_no_content, respond_read
+from pgrest_core.response import read_preferences_applied, respond_mutation, respond_no_content, respond_read
 from pgrest_core.schema.model import QualifiedName, SchemaCache
 from pgrest_core.sql.build_call import prepare_call
 from pgrest_core.sql.build_mutate import inserted_count_sql, mutation_sql
@@ -90,7 +90,7 @@ def prepare_read(
         count=count,
         head=head,
         max_rows=options.max_rows,
-        preference_applied=(f"count={count}",) if count else (),
+        preference_applied=read_preferences_applied(request.preferences),
     )
     count_statement = level_sql(tree, count_only=True) if count in ("planned", "estimated") else None
     return Prepared(statement, recipe, read_only=True, count_statement=count_statement)

@@ -5,9 +5,23 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+from pgrest_core.ast import Preferences
 from pgrest_core.errors import ApiRequestError, invalid_range
 from pgrest_core.plan.types import Response, ResponseRecipe, ResultRow
+from pgrest_core.request.preferences import preference_items
 from pgrest_core.request.ranges import content_range
+
+# What a read honours of `Prefer` (tx is the server's to add; max-affected only binds writes).
+_READ_HONOURED = ("count", "handling", "timezone")
+
+
+def read_preferences_applied(preferences: Preferences) -> tuple[str, ...]:
+    """`Preference-Applied` items for a read or a function call."""
+    return tuple(f"{k}={v}" for k, v in preference_items(preferences) if k in _READ_HONOURED)
+
+
+# Responses differ by these request headers (a pre-request function may set its own Vary).
+VARY = ("Vary", "Accept, Prefer, Range")
 
 
 def _total(recipe: ResponseRecipe, row: ResultRow) -> int | None:
@@ -80,7 +94,7 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
         raise error
     if total is not None and page < total and recipe.body_format != "object":
         status = 206
-    headers: list[tuple[str, str]] = [("Content-Type", recipe.content_type)]
+    headers: list[tuple[str, str]] = [("Content-Type", recipe.content_type), VARY]
     if recipe.body_format != "plan":
         headers.append(("Content-Range", content_range(recipe.offset, page, total)))
     if recipe.preference_applied:

@@ -16,6 +16,7 @@ from pgrest_core import ast
 from pgrest_core.plan.call import CallArgument, CallPlan, plan_call
 from pgrest_core.plan.negotiate import JSON, Representation, negotiate
 from pgrest_core.plan.types import Prepared, ResponseRecipe
+from pgrest_core.response import read_preferences_applied
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.build_read import level_sql, page_sql
 from pgrest_core.sql.fragment import SLOT, Fragment, ident, join, param, sql
@@ -134,7 +135,7 @@ def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Op
         count=count,
         head=head,
         max_rows=options.max_rows,
-        preference_applied=(f"count={count}",) if count else (),
+        preference_applied=read_preferences_applied(request.preferences),
         no_content=plan.result == "void",
     )
     planned = None
