@@ -53,6 +53,10 @@ def parse_request(
     schema = _negotiate_schema(profile, tuple(schemas))
     query = parse_query_params(decode_query(query_string), routine=routine)
     accept = seen.all("accept")
+    # Cookies reach the database as request.cookies, not among the headers.
+    forwarded = (
+        tuple((name, value) for name, value in lowered if name != "cookie") if seen.cookies else lowered
+    )
     return ApiRequest(
         method=verb,
         target=target,
@@ -65,7 +69,7 @@ def parse_request(
         range=parse_range(seen.first("range"), seen.first("range-unit")) if verb == "GET" else None,
         schema=schema,
         body=body,
-        headers=tuple((name, value) for name, value in lowered if name != "cookie") if seen.cookies else lowered,
+        headers=forwarded,
         cookies=parse_cookies(seen.all("cookie")),
     )
 
@@ -141,35 +145,26 @@ def decode_query(query_string: str | bytes) -> tuple[tuple[str, str], ...]:
     Pieces split on `&`, then on the first `=` (a bare `key` has the value ""); `+` is a
     space; bytes that are not UTF-8 become U+FFFD instead of failing; empty pieces are skipped.
     """
-    if isinstance(query_string, str) and _is_plain_query(query_string):
-        return _split_plain_query(query_string)
-    raw = query_string if isinstance(query_string, bytes) else _utf8(query_string)
-    if _is_plain_query(raw):
-        return _split_plain_query(raw.decode("ascii"))
-    raw = raw.removeprefix(b"?")
+    # Fast path: ASCII with no `%` or `+` has nothing to decode, so it only needs splitting.
+    text = query_string if isinstance(query_string, str) else query_string.decode("latin-1")
+    if text.isascii() and "%" not in text and "+" not in text:
+        pairs: list[tuple[str, str]] = []
+        for piece in text.removeprefix("?").split("&"):
+            if piece:
+                key, _, value = piece.partition("=")
+                pairs.append((key, value))
+        return tuple(pairs)
+    return decode_query_full(query_string if isinstance(query_string, bytes) else _utf8(query_string))
+
+
+def decode_query_full(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """`decode_query` without its fast path: every piece percent- and `+`-decoded."""
     pairs: list[tuple[str, str]] = []
-    for piece in raw.split(b"&"):
+    for piece in raw.removeprefix(b"?").split(b"&"):
         if not piece:
             continue
         key, _, value = piece.partition(b"=")
         pairs.append((_decode_form(key), _decode_form(value)))
-    return tuple(pairs)
-
-
-def _is_plain_query(query_string: str | bytes) -> bool:
-    """ASCII with no `%` or `+`: nothing to decode, so the text can be split as it is."""
-    if isinstance(query_string, str):
-        return query_string.isascii() and "%" not in query_string and "+" not in query_string
-    return query_string.isascii() and b"%" not in query_string and b"+" not in query_string
-
-
-def _split_plain_query(text: str) -> tuple[tuple[str, str], ...]:
-    """`decode_query` for a plain query string (see `_is_plain_query`): split only."""
-    pairs: list[tuple[str, str]] = []
-    for piece in text.removeprefix("?").split("&"):
-        if piece:
-            key, _, value = piece.partition("=")
-            pairs.append((key, value))
     return tuple(pairs)
 
 

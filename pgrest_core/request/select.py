@@ -37,8 +37,9 @@ from pgrest_core.request.scanner import (
 _STAR = Field("*")
 _ITEM_ENDS = ('")"', '","', END)
 _AGGREGATES = ("sum", "avg", "count", "max", "min")
-# `a,b,*,c`: only plain ASCII names and stars, comma-separated (the fast path of `parse_select`).
-_PLAIN_SELECT: Final = re.compile(r"(?:[A-Za-z0-9_$]+|\*)(?:,(?:[A-Za-z0-9_$]+|\*))*")
+# The fast path of `parse_select` reads only plain ASCII names, `*`, commas and parentheses.
+_PLAIN_SELECT: Final = re.compile(r"[A-Za-z0-9_$*(),]+")
+_PLAIN_TOKEN: Final = re.compile(r"[A-Za-z0-9_$]+|[*(),]")
 # What a field item carried, kept to explain a failure right after it:
 # (cast, cast_end, aggregate, aggregate_cast, aggregate_cast_end); None for `*`.
 _Tail = tuple[str | None, int, Aggregate | None, str | None, int] | None
@@ -54,10 +55,51 @@ class _SelectCursor(Cursor):
 
 def parse_select(text: str) -> tuple[SelectItem, ...]:
     """`select=` text → its items (the empty text is the empty select)."""
-    # Fast path: a list of plain column names is just as many plain fields.
     if _PLAIN_SELECT.fullmatch(text):
-        return tuple([SelectField(Field(name)) for name in text.split(",")])
+        items = _plain_select(_PLAIN_TOKEN.findall(text))
+        if items is not None:
+            return items
     return parse_select_full(text)
+
+
+def _plain_select(tokens: list[str]) -> tuple[SelectItem, ...] | None:
+    """Fast path for the common `a,b,rel(c,d,other(*))`: names, stars and plain embeds only.
+
+    Returns None for anything else (aliases, casts, JSON paths, hints, spreads, aggregates,
+    whitespace, `count(`, malformed text), which the full grammar then reads.
+    """
+    levels: list[tuple[str, list[SelectItem]]] = [("", [])]  # (relation, items) of each open list
+    after_item = False  # an item just ended: a comma or a closing parenthesis must follow
+    opened = False  # the token before was an embed's `(`
+    embed_name = False  # the token before was an embed's name: this one is its `(`
+    for i, token in enumerate(tokens):
+        if embed_name:
+            embed_name, opened = False, True
+            continue
+        if token == ",":
+            if not after_item:
+                return None
+            after_item = False
+        elif token == ")":
+            if len(levels) == 1 or not (after_item or opened):
+                return None
+            relation, select = levels.pop()
+            levels[-1][1].append(SelectEmbed(relation, tuple(select)))
+            after_item = True
+        elif token == "(" or after_item:
+            return None
+        elif i + 1 < len(tokens) and tokens[i + 1] == "(":
+            if token == "*" or token == "count":  # `*(` is malformed, and `count(` is never an embed
+                return None
+            levels.append((token, []))
+            embed_name = True
+        else:
+            levels[-1][1].append(SelectField(_STAR if token == "*" else Field(token)))
+            after_item = True
+        opened = False
+    if len(levels) != 1 or not after_item:
+        return None
+    return tuple(levels[0][1])
 
 
 def parse_select_full(text: str) -> tuple[SelectItem, ...]:

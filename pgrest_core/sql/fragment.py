@@ -12,9 +12,11 @@ identifiers nor text, so it can never be part of real SQL text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from itertools import chain
+from typing import Final, Literal
 
 SLOT = "\x00"
 
@@ -27,7 +29,10 @@ class Fragment:
     params: tuple[object, ...] = ()
 
     def __add__(self, other: Fragment) -> Fragment:
-        return Fragment(self.text + other.text, self.params + other.params)
+        fragment: Fragment = _new_fragment(Fragment)  # `_make`, inlined: this is the hottest call
+        _set_text(fragment, self.text + other.text)
+        _set_params(fragment, self.params + other.params)
+        return fragment
 
     def render(self, placeholder: Placeholder = "psycopg") -> str:
         """The SQL text for a driver, with the slots numbered or turned into `%s`."""
@@ -41,28 +46,53 @@ class Fragment:
         return "".join(out)
 
 
+# Compiling a request builds hundreds of fragments, and a frozen dataclass's `__init__` is slow
+# (it goes through `object.__setattr__` per field). `_make` fills the two slots directly; the
+# result is an ordinary, still immutable, `Fragment`.
+_new_fragment: Final = object.__new__
+_set_text: Final[Callable[[Fragment, str], None]] = vars(Fragment)["text"].__set__
+_set_params: Final[Callable[[Fragment, tuple[object, ...]], None]] = vars(Fragment)["params"].__set__
+
+
+def _make(text: str, params: tuple[object, ...] = ()) -> Fragment:
+    fragment: Fragment = _new_fragment(Fragment)
+    _set_text(fragment, text)
+    _set_params(fragment, params)
+    return fragment
+
+
 EMPTY = Fragment("")
 
 
+@lru_cache(maxsize=1024)
 def sql(text: str) -> Fragment:
-    """Trusted SQL text written by pgrest itself (never request input)."""
-    return Fragment(text)
+    """Trusted SQL text written by pgrest itself (never request input).
+
+    Cached: nearly every call passes one of a few constant strings, and fragments are immutable.
+    """
+    return _make(text)
 
 
+@lru_cache(maxsize=4096)
 def quote_ident(name: str) -> str:
+    """`films` -> `"films"` (`"` doubled). Cached: the same few names are quoted on every request."""
     if SLOT in name:
         raise ValueError("identifiers cannot contain the NUL character")
     return '"' + name.replace('"', '""') + '"'
 
 
+@lru_cache(maxsize=4096)
 def ident(*names: str) -> Fragment:
-    """A quoted, possibly qualified identifier: ident("api", "films") -> "api"."films"."""
-    return Fragment(".".join(quote_ident(n) for n in names))
+    """A quoted, possibly qualified identifier: ident("api", "films") -> "api"."films".
+
+    Cached: a schema's few names are quoted again on every request, and fragments are immutable.
+    """
+    return _make(".".join([quote_ident(name) for name in names]))
 
 
 def param(value: object) -> Fragment:
     """One bound parameter."""
-    return Fragment(SLOT, (value,))
+    return _make(SLOT, (value,))
 
 
 def literal_type(type_name: str) -> str:
@@ -78,9 +108,11 @@ def literal_type(type_name: str) -> str:
 
 
 def join(separator: str, fragments: Iterable[Fragment]) -> Fragment:
-    texts: list[str] = []
-    params: list[object] = []
-    for fragment in fragments:
-        texts.append(fragment.text)
-        params.extend(fragment.params)
-    return Fragment(separator.join(texts), tuple(params))
+    items = fragments if isinstance(fragments, (list, tuple)) else list(fragments)
+    text = separator.join([fragment.text for fragment in items])
+    with_params = [fragment.params for fragment in items if fragment.params]
+    if not with_params:
+        return _make(text)
+    if len(with_params) == 1:
+        return _make(text, with_params[0])
+    return _make(text, tuple(chain.from_iterable(with_params)))

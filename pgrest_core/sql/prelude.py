@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from pgrest_core.sql.fragment import Fragment, ident, join, param, quote_ident, sql
+from pgrest_core.sql.fragment import SLOT, Fragment, ident, quote_ident, sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +47,6 @@ def json_object(pairs: tuple[tuple[str, str], ...]) -> str:
     return json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
 
 
-def _set_local(name: str, value: str) -> Fragment:
-    return sql("set_config(") + param(name) + sql(", ") + param(value) + sql(", true)")
-
-
 def settings(context: RequestContext) -> tuple[tuple[str, str], ...]:
     """The (setting, value) pairs of the prelude, in the order they are set."""
     pairs: list[tuple[str, str]] = [
@@ -70,7 +67,15 @@ def settings(context: RequestContext) -> tuple[tuple[str, str], ...]:
 
 def prelude(context: RequestContext) -> Fragment:
     """`select set_config($1, $2, true), …` for every setting of the request context."""
-    return sql("select ") + join(", ", (_set_local(name, value) for name, value in settings(context)))
+    pairs = settings(context)
+    params = tuple(item for pair in pairs for item in pair)
+    return Fragment(_prelude_text(len(pairs)), params)
+
+
+@lru_cache(maxsize=64)
+def _prelude_text(count: int) -> str:
+    """The prelude's text for `count` settings: it depends on nothing else, so it is built once."""
+    return "select " + ", ".join([f"set_config({SLOT}, {SLOT}, true)"] * count)
 
 
 def pre_request_call(function_name: str) -> Fragment:
