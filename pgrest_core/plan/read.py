@@ -8,6 +8,7 @@ goes wrong here or in parsing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias
 
@@ -226,7 +227,7 @@ class _Planner:
         conditions = self.conditions(path, embeds)
         order = self.order(path, embeds, relation)
         limit, offset = self.page(path)
-        column_types = tuple((c.name, c.nominal_type or c.type) for c in table.columns) if table else ()
+        column_types = _column_types(table) if table is not None else ()
         text_parsers: list[tuple[str, QualifiedName]] = []
         if table is not None and self.cache is not None and self.cache.representations:
             for c in table.columns:
@@ -248,7 +249,9 @@ class _Planner:
 
     def formats_any(self, table: Table) -> bool:
         cache = self.cache
-        return cache is not None and any(cache.representation(c.type, "json") for c in table.columns)
+        if cache is None or not cache.representations:
+            return False
+        return any(cache.representation(c.type, "json") for c in table.columns)
 
     def column_field(self, name: str, type_name: str) -> OutputField:
         formatter = self.cache.representation(type_name, "json") if self.cache is not None else None
@@ -422,6 +425,12 @@ def _default_name(item: ast.SelectField) -> str:
         if isinstance(step.key, str):
             return step.key
     return item.field.name
+
+
+@functools.lru_cache(maxsize=4096)
+def _column_types(table: Table) -> tuple[tuple[str, str], ...]:
+    """(column, type operators see) for a table; tables are immutable, so this is cached."""
+    return tuple((c.name, c.nominal_type or c.type) for c in table.columns)
 
 
 def _computed_field(cache: SchemaCache, relation: QualifiedName, name: str) -> QualifiedName | None:
