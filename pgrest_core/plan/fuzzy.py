@@ -8,6 +8,7 @@ PostgREST suggests a table or function only at a score of 0.75 or more, and othe
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -18,10 +19,12 @@ DEFAULT_MIN_SCORE = 0.33
 _NON_WORD = re.compile(r"[^a-z0-9\u00c0-\u00ff\u0556\u0561\u0587, ]+")
 
 
+@functools.lru_cache(maxsize=16384)
 def _normalize(text: str) -> str:
     return _NON_WORD.sub("", text.lower())
 
 
+@functools.lru_cache(maxsize=16384)  # candidates repeat across requests: the schema's names
 def _grams(text: str, size: int) -> Counter[str]:
     padded = "-" + _normalize(text) + "-"
     if len(padded) < size:
@@ -29,12 +32,30 @@ def _grams(text: str, size: int) -> Counter[str]:
     return Counter(padded[i : i + size] for i in range(len(padded) - size + 1))
 
 
-def _cosine(a: Counter[str], b: Counter[str]) -> float:
-    dot = sum(count * b[gram] for gram, count in a.items() if gram in b)
-    if not dot:
-        return 0.0
-    norm = math.sqrt(sum(c * c for c in a.values())) * math.sqrt(sum(c * c for c in b.values()))
-    return dot / norm
+@functools.lru_cache(maxsize=16384)
+def _norm(text: str, size: int) -> float:
+    return math.sqrt(sum(c * c for c in _grams(text, size).values()))
+
+
+@functools.lru_cache(maxsize=64)
+def _index(pool: tuple[str, ...], size: int) -> dict[str, list[tuple[str, int]]]:
+    """gram -> [(candidate, count)]: only candidates sharing a gram with the name get scored."""
+    index: dict[str, list[tuple[str, int]]] = {}
+    for candidate in pool:
+        for gram, count in _grams(candidate, size).items():
+            index.setdefault(gram, []).append((candidate, count))
+    return index
+
+
+def _cosines(name: str, pool: tuple[str, ...], size: int) -> dict[str, float]:
+    """Cosine similarity of `name`'s grams with every candidate that shares one."""
+    index = _index(pool, size)
+    dots: dict[str, int] = {}
+    for gram, count in _grams(name, size).items():
+        for candidate, other in index.get(gram, ()):
+            dots[candidate] = dots.get(candidate, 0) + count * other
+    norm = _norm(name, size)
+    return {c: dot / (norm * _norm(c, size)) for c, dot in dots.items()}
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -51,15 +72,13 @@ def ranked(
     name: str, candidates: Iterable[str], min_score: float = DEFAULT_MIN_SCORE
 ) -> list[tuple[float, str]]:
     """(score, candidate) pairs at or above `min_score`, best first."""
-    pool = list(dict.fromkeys(candidates))
+    pool = tuple(dict.fromkeys(candidates))
     target = _normalize(name)
     exact = [c for c in pool if _normalize(c) == target]
     if exact:  # an exact match hides every near one
         return [(1.0, exact[0])]
     for size in (3, 2):
-        query = _grams(name, size)
-        cosines = [(c, _cosine(query, _grams(c, size))) for c in pool]
-        matched = [(c, s) for c, s in cosines if s > 0]
+        matched = list(_cosines(name, pool, size).items())
         if not matched:
             continue
         matched.sort(key=lambda pair: -pair[1])
