@@ -14,13 +14,16 @@ from pgrest_core.request.api_request import parse_request
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.fragment import Fragment
 
+_FRAMING = " \t\r\n"
+
 
 def split_request_line(line: str) -> tuple[str, str, str]:
     """ "GET /films?year=gt.2000" -> ("GET", "/films", "year=gt.2000")."""
-    method, _, target = line.strip().partition(" ")
-    if not method or not target.strip():
+    # Only ASCII whitespace frames a request line; anything else belongs to the values.
+    method, _, target = line.strip(_FRAMING).partition(" ")
+    if not method or not target.strip(_FRAMING):
         raise parse_error("A request looks like 'GET /table?query'", f"got {line!r}")
-    path, _, query = target.strip().partition("?")
+    path, _, query = target.strip(_FRAMING).partition("?")
     return method, path, query
 
 

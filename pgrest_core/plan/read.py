@@ -16,6 +16,7 @@ from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled
 from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
+from pgrest_core.sql.fragment import literal_type
 
 JSON_TYPES = frozenset({"json", "jsonb"})
 
@@ -277,6 +278,8 @@ class _Planner:
             if field.json_path:
                 type_name = (column.nominal_type or column.type) if column else None
                 wrap = type_name is not None and type_name not in JSON_TYPES
+        _check_cast(item.cast)
+        _check_cast(item.aggregate_cast)
         return OutputField(
             field=field,
             name=item.alias or _default_name(item),
@@ -425,6 +428,21 @@ def _default_name(item: ast.SelectField) -> str:
         if isinstance(step.key, str):
             return step.key
     return item.field.name
+
+
+def _check_cast(type_name: str | None) -> None:
+    """A cast goes into the SQL text: refuse, as a client error, what could not be a type name."""
+    if type_name is None:
+        return
+    try:
+        literal_type(type_name)
+    except ValueError:
+        raise ApiRequestError(
+            "PGRST100",
+            400,
+            f"Invalid type in cast: {type_name}",
+            "Type names are letters, digits, underscores, spaces, brackets and parentheses.",
+        ) from None
 
 
 @functools.lru_cache(maxsize=4096)

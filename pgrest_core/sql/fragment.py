@@ -99,12 +99,15 @@ def literal_type(type_name: str) -> str:
     """A type name from a request (`::int`, `::character varying`) made safe for SQL text.
 
     Casts are part of the statement's shape, so they go into the text; they are accepted only
-    as words, spaces, digits, brackets and parentheses, which cannot break out of a cast.
+    as letters (any script), digits, `_`, spaces, brackets, parentheses, dots and commas, which
+    cannot break out of a cast. (`$` is refused: `$1` would be a parameter.)
     """
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ []().,")
-    if not type_name or any(ch not in allowed for ch in type_name):
+    if not type_name or not all(ch.isalnum() or ch in _TYPE_PUNCTUATION for ch in type_name):
         raise ValueError(f"unsafe type name: {type_name!r}")
     return type_name
+
+
+_TYPE_PUNCTUATION = frozenset("_ []().,")
 
 
 def join(separator: str, fragments: Iterable[Fragment]) -> Fragment:
