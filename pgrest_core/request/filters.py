@@ -296,17 +296,29 @@ def in_list(c: Cursor) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _quoted_element(c: Cursor) -> str | None:
+    """A `"quoted"` value that closes right before `,`, `)` or the end; else None, not moved.
+
+    A quote that closes anywhere else was part of a raw value all along (`a"b"c`).
+    """
+    start = c.pos
+    try:
+        value = quoted(c)
+    except ParseFailure:
+        value = None
+    if value is not None and (c.pos == c.n or c.text[c.pos] in ",)"):
+        return value
+    c.pos = start
+    return None
+
+
 def _list_element(c: Cursor) -> str:
     """A `"quoted"` element (when the quote closes right before `,` or `)`) or raw text."""
     text, n, start = c.text, c.n, c.pos
     if text.startswith('"', start):
-        try:
-            value = quoted(c)
-        except ParseFailure:
-            value = None
-        if value is not None and (c.pos == n or text[c.pos] in ",)"):
+        value = _quoted_element(c)
+        if value is not None:
             return value
-        c.pos = start
     end = start
     while end < n and text[end] != "," and text[end] != ")":
         end += 1
@@ -320,13 +332,9 @@ def logic_value(c: Cursor) -> str:
     if start < n:
         first = text[start]
         if first == '"':
-            try:
-                value = quoted(c)
-            except ParseFailure:
-                value = None
-            if value is not None and (c.pos == n or text[c.pos] in ",)"):
+            value = _quoted_element(c)
+            if value is not None:
                 return value
-            c.pos = start
         elif first == "{":
             close = text.find("}", start + 1)
             if close != -1 and "{" not in text[start + 1 : close]:
