@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pgrest_core.errors import InternalError, PgrstError
 from pgrest_core.pipeline import Options, prepare, respond
+from pgrest_core.plan.options import options_response
 from pgrest_core.plan.types import Response
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
@@ -310,6 +311,10 @@ class PgrestApp:
         timing.mark("parse")
         if self.schema_cache is None:
             raise schema_cache_unavailable()
+        if request.method == "OPTIONS":  # answered from the schema cache, no transaction
+            response = options_response(request, self.schema_cache, self.options.schemas)
+            timing.mark("response")
+            return self._timed(response, timing)
         prepared = prepare(request, self.schema_cache, self.options)
         timing.mark("plan")
         # Writes build their response before COMMIT: a response that fails rolls them back.
@@ -324,8 +329,11 @@ class PgrestApp:
             schema = request.schema or self.settings.db_schemas[0]
             response = _with_headers(response, (("Content-Profile", schema),))
         timing.mark("response")
+        return self._timed(response, timing)
+
+    def _timed(self, response: Response, timing: ServerTiming) -> Response:
         if self.settings.server_timing_enabled:
-            response = _with_headers(response, (("Server-Timing", timing.header()),))
+            return _with_headers(response, (("Server-Timing", timing.header()),))
         return response
 
     def _transaction(self, request: ApiRequest, path: str, auth: AuthResult) -> Transaction:
