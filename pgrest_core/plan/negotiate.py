@@ -43,6 +43,8 @@ def _for_media(media: MediaType, plan_enabled: bool) -> Representation | None:
         return Representation("object", _OBJECT + "; charset=utf-8")
     if essence in ("text/csv", "text/*"):
         return Representation("csv", "text/csv; charset=utf-8")
+    if essence == "application/geo+json":
+        return Representation("geojson", "application/geo+json; charset=utf-8")
     if plan_enabled and essence in (_PLAN + "+json", _PLAN + "+text", _PLAN):
         return _plan(media)
     return None

@@ -53,6 +53,12 @@ def body_sql(representation: Representation, *, head: bool) -> str:
         return f"coalesce((json_agg({_row_json(representation)})->0)::text, '')"
     if representation.body_format == "csv":
         return _csv_body()
+    if representation.body_format == "geojson":
+        # PostGIS turns each row into a Feature: its geometry column, the rest as properties.
+        return (
+            "json_build_object('type', 'FeatureCollection', 'features', "
+            f"coalesce(json_agg(ST_AsGeoJSON({_ROW})::json), '[]'))::text"
+        )
     return f"coalesce(json_agg({_row_json(representation)}), '[]')::text"
 
 

@@ -62,3 +62,8 @@ def test_plan_only_when_enabled() -> None:
         chosen.content_type
         == 'application/vnd.pgrst.plan+json; for="application/json"; options=analyze|verbose; charset=utf-8'
     )
+
+
+def test_geojson_when_asked() -> None:
+    chosen = negotiate((media("application/geo+json"),))
+    assert (chosen.body_format, chosen.content_type) == ("geojson", "application/geo+json; charset=utf-8")
