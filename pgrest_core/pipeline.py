@@ -53,10 +53,10 @@ def prepare(request: ast.ApiRequest, cache: SchemaCache | None, options: Options
     if request.method in WRITE_METHODS and isinstance(target, ast.TableTarget):
         schema = request.schema or options.schemas[0]
         return prepare_mutation(request, QualifiedName(schema, target.name), cache, options)
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in ("GET", "HEAD"):  # OPTIONS is answered without SQL (plan/options.py)
         raise _not_implemented(f"{request.method} requests")
     if not isinstance(target, ast.TableTarget):
-        raise _not_implemented("RPC calls" if isinstance(target, ast.RoutineTarget) else "The root endpoint")
+        raise _not_implemented("The root endpoint (OpenAPI)")
     schema = request.schema or options.schemas[0]
     return prepare_read(request, QualifiedName(schema, target.name), cache, options)
 
