@@ -332,3 +332,4 @@ class ApiRequest:
     body: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()  # lower-cased names, for request.headers
     cookies: tuple[tuple[str, str], ...] = ()
+    query_pairs: tuple[tuple[str, str], ...] = ()  # the decoded query string, as sent

@@ -11,6 +11,7 @@ with their driver, and hand the row to `respond`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from urllib.parse import quote
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError
@@ -19,7 +20,13 @@ from pgrest_core.plan.negotiate import negotiate
 from pgrest_core.plan.read import check_embed_filters, plan_read, top_level_page
 from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
-from pgrest_core.response import read_preferences_applied, respond_mutation, respond_no_content, respond_read
+from pgrest_core.response import (
+    canonical_location,
+    read_preferences_applied,
+    respond_mutation,
+    respond_no_content,
+    respond_read,
+)
 from pgrest_core.schema.model import QualifiedName, SchemaCache
 from pgrest_core.sql.build_call import prepare_call
 from pgrest_core.sql.build_mutate import inserted_count_sql, mutation_sql
@@ -91,6 +98,7 @@ def prepare_read(
         head=head,
         max_rows=options.max_rows,
         preference_applied=read_preferences_applied(request.preferences),
+        content_location=canonical_location("/" + quote(relation.name, safe=""), request.query_pairs),
     )
     count_statement = level_sql(tree, count_only=True) if count in ("planned", "estimated") else None
     return Prepared(statement, recipe, read_only=True, count_statement=count_statement)

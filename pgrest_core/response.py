@@ -20,6 +20,14 @@ def read_preferences_applied(preferences: Preferences) -> tuple[str, ...]:
     return tuple(f"{k}={v}" for k, v in preference_items(preferences) if k in _READ_HONOURED)
 
 
+def canonical_location(path: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    """`/table?a=eq.1&b=eq.1`: the query parameters sorted by name (stable), percent-encoded."""
+    if not pairs:
+        return path
+    ordered = sorted(pairs, key=lambda pair: pair[0])
+    return path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in ordered)
+
+
 # Responses differ by these request headers (a pre-request function may set its own Vary).
 VARY = ("Vary", "Accept, Prefer, Range")
 
@@ -97,6 +105,8 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
     headers: list[tuple[str, str]] = [("Content-Type", recipe.content_type), VARY]
     if recipe.body_format != "plan":
         headers.append(("Content-Range", content_range(recipe.offset, page, total)))
+    if recipe.content_location is not None:
+        headers.append(("Content-Location", recipe.content_location))
     if recipe.preference_applied:
         headers.append(("Preference-Applied", ", ".join(recipe.preference_applied)))
     extra = _guc_headers(row.response_headers)

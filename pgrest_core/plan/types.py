@@ -41,6 +41,7 @@ class ResponseRecipe:
     range_requested: bool = False  # a Range header or limit/offset asked for a page
     max_rows: int | None = None
     preference_applied: tuple[str, ...] = ()
+    content_location: str | None = None  # reads: the canonical URL of what was read
     # A call to a function returning void: 204, no body and no Content-Type.
     no_content: bool = False
     # Writes: which one ("insert", "put", "update", "delete"); None for reads and calls.

@@ -51,7 +51,8 @@ def parse_request(
     seen = _Headers(lowered)
     profile = seen.first("content-profile" if verb in _WRITE_METHODS else "accept-profile")
     schema = _negotiate_schema(profile, tuple(schemas))
-    query = parse_query_params(decode_query(query_string), routine=routine)
+    pairs = decode_query(query_string)
+    query = parse_query_params(pairs, routine=routine)
     accept = seen.all("accept")
     # Cookies reach the database as request.cookies, not among the headers.
     forwarded = (
@@ -71,6 +72,7 @@ def parse_request(
         body=body,
         headers=forwarded,
         cookies=parse_cookies(seen.all("cookie")),
+        query_pairs=pairs,
     )
 
 

@@ -81,3 +81,11 @@ def test_bad_response_status_guc_is_pgrst112(raw: str) -> None:
 def test_head_has_no_body() -> None:
     recipe = ResponseRecipe(content_type="application/json", body_format="json", head=True)
     assert respond_read(recipe, row(1, body="[1]")).body == b""
+
+
+def test_content_location_sorts_the_query_by_name() -> None:
+    from pgrest_core.response import canonical_location
+
+    assert canonical_location("/no_pk", (("b", "eq.1"), ("a", "eq.1"))) == "/no_pk?a=eq.1&b=eq.1"
+    assert canonical_location("/t", (("x", "in.(1,2)"), ("x", "gt.0"))) == "/t?x=in.%281%2C2%29&x=gt.0"
+    assert canonical_location("/simple_pk", ()) == "/simple_pk"
