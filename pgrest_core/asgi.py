@@ -21,12 +21,26 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from pgrest_core.ast import RootTarget
 from pgrest_core.errors import InternalError, PgrstError
+from pgrest_core.openapi import (
+    OPENAPI_CONTENT_TYPE,
+    OpenApiOptions,
+    negotiate_openapi,
+    openapi_document,
+    privileges_statement,
+    render_openapi,
+    root_endpoint_disabled,
+    root_spec_call,
+    visible_from_body,
+    with_openapi_content_type,
+)
 from pgrest_core.pipeline import Options, prepare, respond
 from pgrest_core.plan.options import options_response
-from pgrest_core.plan.types import Response
+from pgrest_core.plan.types import Prepared, Response, ResponseRecipe
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
 
@@ -44,8 +58,13 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("pgrest")
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-_LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING,
-               "info": logging.INFO, "debug": logging.DEBUG}
+_LOG_LEVELS = {
+    "crit": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
 _RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
 
 
@@ -311,6 +330,11 @@ class PgrestApp:
         timing.mark("parse")
         if self.schema_cache is None:
             raise schema_cache_unavailable()
+        root_spec = False  # db-root-spec answered `GET /` as application/openapi+json
+        if isinstance(request.target, RootTarget) and request.method in ("GET", "HEAD"):
+            if not self.settings.db_root_spec:
+                return self._timed(await self._openapi(request, path, auth, self.schema_cache), timing)
+            request, root_spec = root_spec_call(request, self.settings.db_root_spec)
         if request.method == "OPTIONS":  # answered from the schema cache, no transaction
             response = options_response(request, self.schema_cache, self.options.schemas)
             timing.mark("response")
@@ -320,10 +344,15 @@ class PgrestApp:
         # Writes build their response before COMMIT: a response that fails rolls them back.
         check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None
         row = await self._require_runner().run(
-            prepared, self._transaction(request, path, auth), authenticated=auth.authenticated, check=check
+            prepared,
+            self._transaction(request, path, auth, prepared.read_only),
+            authenticated=auth.authenticated,
+            check=check,
         )
         timing.mark("transaction")
         response = _with_tx_preference(respond(prepared, row), request, self.settings)
+        if root_spec:
+            response = with_openapi_content_type(response)
         if len(self.settings.db_schemas) > 1:
             # With several exposed schemas, say which one answered (PostgREST does the same).
             schema = request.schema or self.settings.db_schemas[0]
@@ -331,12 +360,44 @@ class PgrestApp:
         timing.mark("response")
         return self._timed(response, timing)
 
+    async def _openapi(
+        self, request: ApiRequest, path: str, auth: AuthResult, cache: SchemaCache
+    ) -> Response:
+        """`GET /`: the OpenAPI document of the requested schema (see openapi.py).
+
+        With openapi-mode=follow-privileges it shows only what the request's role may use,
+        found by one read-only query run as that role (without the pre-request function).
+        """
+        settings = self.settings
+        if settings.openapi_mode == "disabled":
+            raise root_endpoint_disabled()
+        negotiate_openapi(request.accept)
+        schema = request.schema or settings.db_schemas[0]
+        visible = None
+        if settings.openapi_mode == "follow-privileges":
+            query = Prepared(privileges_statement(schema), ResponseRecipe(JSON_CONTENT_TYPE, "json"))
+            transaction = self._transaction(request, path, auth, True)
+            transaction = replace(transaction, pre_request=None, commit=False)
+            row = await self._require_runner().run(query, transaction, authenticated=auth.authenticated)
+            visible = visible_from_body(row.body)
+        options = OpenApiOptions(
+            schema=schema,
+            server_host=settings.server_host,
+            server_port=settings.server_port,
+            proxy_uri=settings.openapi_server_proxy_uri,
+            security_active=settings.openapi_security_active,
+        )
+        headers: tuple[tuple[str, str], ...] = (("Content-Type", OPENAPI_CONTENT_TYPE),)
+        if len(settings.db_schemas) > 1:
+            headers += (("Content-Profile", schema),)
+        return Response(200, headers, render_openapi(openapi_document(cache, options, visible)))
+
     def _timed(self, response: Response, timing: ServerTiming) -> Response:
         if self.settings.server_timing_enabled:
             return _with_headers(response, (("Server-Timing", timing.header()),))
         return response
 
-    def _transaction(self, request: ApiRequest, path: str, auth: AuthResult) -> Transaction:
+    def _transaction(self, request: ApiRequest, path: str, auth: AuthResult, read_only: bool) -> Transaction:
         from pgrest_core.runner.execute import Transaction, should_commit
 
         settings = self.settings
@@ -351,12 +412,15 @@ class PgrestApp:
             extra_search_path=tuple(settings.db_extra_search_path),
             app_settings=tuple(_app_settings(settings.app_settings)),
             timezone=request.preferences.timezone,
+            # Also set when BEGIN … READ ONLY is skipped (see runner.execute): reads stay reads.
+            extra=(("transaction_read_only", "on"),) if read_only else (),
         )
         pre_request = pre_request_call(settings.db_pre_request) if settings.db_pre_request else None
         return Transaction(
             prelude=prelude(context),
             pre_request=pre_request,
             commit=should_commit(settings.db_tx_end, request.preferences.tx),
+            prelude_sets_read_only=read_only,
         )
 
 
@@ -489,7 +553,7 @@ def _request_path(scope: Scope) -> str:
     path = str(scope.get("path") or "/")
     root = str(scope.get("root_path") or "")
     if root and path.startswith(root):
-        path = path[len(root):] or "/"
+        path = path[len(root) :] or "/"
     return path
 
 
@@ -505,7 +569,7 @@ def _raw_request_path(scope: Scope, decoded: str) -> str:
     path = _decode(bytes(raw)).split("?", 1)[0]
     root = str(scope.get("root_path") or "")
     if root and path.startswith(root):
-        path = path[len(root):] or "/"
+        path = path[len(root) :] or "/"
     return path
 
 

@@ -49,6 +49,9 @@ class Transaction:
     prelude: Fragment
     pre_request: Fragment | None = None
     commit: bool = True
+    # The prelude itself sets transaction_read_only for read-only requests, so a read that
+    # commits may run as an implicit transaction, without BEGIN and COMMIT.
+    prelude_sets_read_only: bool = False
 
 
 def begin_statement(read_only: bool) -> str:
@@ -106,7 +109,18 @@ async def execute(
     end = "COMMIT" if transaction.commit else "ROLLBACK"
     try:
         async with _batch(conn) as pipeline:
-            await conn.execute(begin_statement(prepared.read_only))
+            # A read that commits needs no BEGIN/COMMIT: everything up to a pipeline's Sync is
+            # one implicit transaction, which the prelude makes read-only and which ends (and
+            # drops the prelude's settings) at the Sync. Two statements fewer per request.
+            implicit = (
+                pipeline is not None
+                and prepared.read_only
+                and transaction.prelude_sets_read_only
+                and transaction.commit
+                and check is None
+            )
+            if not implicit:
+                await conn.execute(begin_statement(prepared.read_only))
             await _run(conn, transaction.prelude, prepare)
             if transaction.pre_request is not None:
                 await _run(conn, transaction.pre_request, prepare)
@@ -114,7 +128,7 @@ async def execute(
             explain = None
             if prepared.count_statement is not None:
                 explain = await _run(conn, sql("EXPLAIN (FORMAT JSON) ") + prepared.count_statement, prepare)
-            if check is None:
+            if check is None and not implicit:
                 await _finish(conn, end, prepared.read_only)
             if pipeline is not None:
                 await pipeline.sync()

@@ -369,3 +369,34 @@ def test_connection_is_reusable_after_an_error(runner_uri: str) -> None:
             await runner.close()
 
     assert run(scenario()).body == "fine"
+
+
+# --- reads that commit run as one implicit transaction (no BEGIN/COMMIT) -------------------------
+
+
+def test_implicit_read_transaction_is_read_only_and_leaves_nothing_behind(runner_uri: str) -> None:
+    """A read whose prelude sets transaction_read_only skips BEGIN/COMMIT: writes still fail
+    with 25006, and the prelude's role and settings end with the pipeline's Sync."""
+
+    async def scenario() -> tuple[PgrstError, str]:
+        runner = Runner(runner_uri, pool_size=1, acquisition_timeout=5)
+        await runner.open()
+        try:
+            ctx = context("runner_user", extra=(("transaction_read_only", "on"),))
+            transaction = Transaction(prelude=prelude(ctx), prelude_sets_read_only=True)
+            write = Prepared(write_statement("delete from api.items returning 1"), RECIPE, read_only=True)
+            with pytest.raises(PgrstError) as caught:
+                await runner.run(write, transaction, authenticated=True)
+            read = Prepared(body_statement("select current_user"), RECIPE, read_only=True)
+            await runner.run(read, transaction, authenticated=True)
+            async with runner.pool.connection() as conn:  # the same, single connection
+                cursor = await conn.execute("select current_user || ' ' || current_setting('transaction_read_only')")
+                after = await cursor.fetchone()
+            assert after is not None
+            return caught.value, str(after[0])
+        finally:
+            await runner.close()
+
+    error, after = run(scenario())
+    assert (error.code, error.status) == ("25006", 405)
+    assert not after.startswith("runner_user") and after.endswith(" off")
