@@ -16,7 +16,7 @@ from urllib.parse import quote
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError
 from pgrest_core.plan.mutate import PlannedMutation, plan_mutation
-from pgrest_core.plan.negotiate import negotiate
+from pgrest_core.plan.negotiate import Handlers, is_default_select, negotiate
 from pgrest_core.plan.read import check_embed_filters, plan_read, top_level_page
 from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
@@ -71,7 +71,10 @@ def prepare(request: ast.ApiRequest, cache: SchemaCache | None, options: Options
 def prepare_read(
     request: ast.ApiRequest, relation: QualifiedName, cache: SchemaCache | None, options: Options
 ) -> Prepared:
-    representation = negotiate(request.accept, plan_enabled=options.plan_enabled)
+    handlers = None
+    if cache is not None and cache.media_handlers:
+        handlers = Handlers(cache, relation, default_select=is_default_select(request.query.select))
+    representation = negotiate(request.accept, plan_enabled=options.plan_enabled, handlers=handlers)
     query = request.query
     tree = plan_read(
         query,

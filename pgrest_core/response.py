@@ -113,8 +113,15 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
     override = _guc_status(row.response_status)
     names = {name.lower() for name, _ in extra}
     headers = [(n, v) for n, v in headers if n.lower() not in names] + extra
-    body = b"" if recipe.head or row.body is None else row.body.encode()
-    return Response(override or status, tuple(headers), body)
+    return Response(override or status, tuple(headers), _body(recipe, row.body))
+
+
+def _body(recipe: ResponseRecipe, text: str | None) -> bytes:
+    if recipe.head or text is None:
+        return b""
+    if recipe.body_format == "binary":
+        return bytes.fromhex(text)  # a bytea value, sent as hex by the statement
+    return text.encode()
 
 
 def respond_no_content(row: ResultRow) -> Response:

@@ -74,6 +74,9 @@ class CallPlan:
     offset: int = 0
     read_only: bool = True
     returns: str = ""  # the name of the result type (`text`, a domain like `text/plain`, …)
+    # The result type itself (for "rows"/"single": the relation read, or the function when its
+    # columns are unknown): what media type handlers are looked up for.
+    return_type: QualifiedName | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,15 @@ def plan_call(
         page = top_level_page(tree.limit, tree.offset, request.range, max_rows)
         tree = replace(tree, limit=page.limit, offset=page.offset)
         return CallPlan(
-            function, arguments, result, tree, page.limit, page.offset, read_only, routine.returns.name
+            function,
+            arguments,
+            result,
+            tree,
+            page.limit,
+            page.offset,
+            read_only,
+            routine.returns.name,
+            relation,
         )
     limit, offset = None, 0
     if result == "scalar_set":
@@ -139,7 +150,10 @@ def plan_call(
             root[-1].limit if root else None, root[-1].offset if root else None, request.range, max_rows
         )
         limit, offset = page.limit, page.offset
-    return CallPlan(function, arguments, result, None, limit, offset, read_only, routine.returns.name)
+    return_type = QualifiedName(routine.returns.schema, routine.returns.name)
+    return CallPlan(
+        function, arguments, result, None, limit, offset, read_only, routine.returns.name, return_type
+    )
 
 
 def result_kind(routine: Routine) -> ResultKind:

@@ -1,12 +1,18 @@
-"""Content negotiation: which representation answers the request's `Accept` list."""
+"""Content negotiation: which representation answers the request's `Accept` list.
+
+Besides the builtin representations, the schema cache may hold media type handlers: aggregates
+returning a domain named after a media type build the body for a relation's rows, and a
+function returning such a domain is sent raw (`handler_for_rows`, `raw_value`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pgrest_core.ast import MediaType
+from pgrest_core.ast import Field, MediaType, SelectField, SelectItem
 from pgrest_core.errors import unacceptable_media_types
 from pgrest_core.plan.types import BodyFormat
+from pgrest_core.schema.model import MediaHandler, QualifiedName, SchemaCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +23,8 @@ class Representation:
     plan_for: str | None = None  # for vnd.pgrst.plan: the media type whose plan is shown
     plan_options: tuple[str, ...] = ()
     plan_text: bool = False
+    handler: MediaHandler | None = None  # the aggregate building the body from the rows
+    base_type: str | None = None  # of a handler's or a raw value's media type domain (bytea…)
 
 
 JSON = Representation("json", "application/json; charset=utf-8")
@@ -64,14 +72,110 @@ def _plan(media: MediaType) -> Representation:
     )
 
 
-def negotiate(accept: tuple[MediaType, ...], *, plan_enabled: bool = False) -> Representation:
-    """The first acceptable representation in the client's order of preference; PGRST107 if none."""
-    if not accept:
-        return JSON
+@dataclass(frozen=True, slots=True)
+class Handlers:
+    """What may answer beyond the builtins: the cache's aggregates for `target`'s rows (those
+    of that one relation only with the default `select`, whose rows have its row type), and
+    for a function returning a media type domain, that domain (`raw_media_type`, `raw_base_type`)."""
+
+    cache: SchemaCache
+    target: QualifiedName | None = None
+    default_select: bool = True
+    raw_media_type: str | None = None
+    raw_base_type: str = "text"
+
+
+def is_default_select(select: tuple[SelectItem, ...] | None) -> bool:
+    """No `select`, or `select=*`: the rows have the relation's own row type."""
+    if select is None:
+        return True
+    return len(select) == 1 and select[0] == SelectField(Field("*"))
+
+
+# Media types PostgREST labels with a charset; any other is sent as named.
+_WITH_CHARSET = frozenset(
+    {
+        "application/json",
+        "application/geo+json",
+        "application/openapi+json",
+        "text/csv",
+        "text/plain",
+        "text/xml",
+    }
+)
+_ANY = "*/*"
+_VENDORED = "application/vnd.pgrst."  # PostgREST's own media types: never a handler's
+_OCTET_STREAM = "application/octet-stream"
+
+
+def _content_type(media_type: str) -> str:
+    if media_type == _ANY:
+        return _OCTET_STREAM
+    return media_type + "; charset=utf-8" if media_type in _WITH_CHARSET else media_type
+
+
+def _raw_format(base_type: str) -> BodyFormat:
+    return "binary" if base_type == "bytea" else "text"
+
+
+def _from_handler(handler: MediaHandler) -> Representation:
+    return Representation(
+        _raw_format(handler.base_type),
+        _content_type(handler.media_type),
+        handler=handler,
+        base_type=handler.base_type,
+    )
+
+
+def _handler(handlers: Handlers, media_type: str) -> MediaHandler | None:
+    """The relation's own handler (default select only), else the `anyelement` one."""
+    cache = handlers.cache
+    own = None
+    if handlers.target is not None and handlers.default_select:
+        own = cache.media_handler(handlers.target, media_type)
+    return own or cache.media_handler(None, media_type)
+
+
+def _custom(media: MediaType, handlers: Handlers) -> Representation | None:
+    """A handler for exactly this media type (vendored pgrst types cannot be overridden)."""
+    essence = media.essence
+    if essence.startswith(_VENDORED):
+        return None
+    raw = handlers.raw_media_type
+    if raw is not None and (raw == essence or raw == _ANY):
+        return Representation(
+            _raw_format(handlers.raw_base_type), _content_type(raw), base_type=handlers.raw_base_type
+        )
+    found = _handler(handlers, essence)
+    return _from_handler(found) if found is not None else None
+
+
+def _any_handler(handlers: Handlers) -> Representation | None:
+    """A `*/*` handler answers a media type nothing else does."""
+    found = _handler(handlers, _ANY)
+    return _from_handler(found) if found is not None else None
+
+
+def negotiate(
+    accept: tuple[MediaType, ...], *, plan_enabled: bool = False, handlers: Handlers | None = None
+) -> Representation:
+    """The first acceptable representation in the client's order of preference; PGRST107 if none.
+
+    For each media type: a handler for it, else a builtin, else a `*/*` handler. No `Accept`
+    means `*/*`."""
+    return _negotiated(accept or (MediaType("*", "*"),), plan_enabled, handlers)
+
+
+def _negotiated(
+    accept: tuple[MediaType, ...], plan_enabled: bool, handlers: Handlers | None
+) -> Representation:
     for media in accept:
         if media.q <= 0:
             continue
-        found = _for_media(media, plan_enabled)
+        found = _custom(media, handlers) if handlers is not None else None
+        found = found or _for_media(media, plan_enabled)
+        if found is None and handlers is not None and not media.essence.startswith(_VENDORED):
+            found = _any_handler(handlers)
         if found is not None:
             return found
     raise unacceptable_media_types(tuple(str(m) for m in accept))

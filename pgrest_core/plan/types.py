@@ -25,7 +25,7 @@ RESULT_COLUMNS = (
 )
 
 CountMethod = Literal["exact", "planned", "estimated"]
-BodyFormat = Literal["json", "object", "csv", "geojson", "text", "plan"]
+BodyFormat = Literal["json", "object", "csv", "geojson", "text", "binary", "plan"]  # binary: hex text
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from pgrest_core.schema.model import (
     Column,
     ComputedRelationship,
     Junction,
+    MediaHandler,
     QualifiedName,
     Relationship,
     ReturnType,
@@ -479,4 +480,23 @@ def build_schema_cache(catalog: Catalog, schemas: Sequence[str]) -> SchemaCache:
             (r["source"], r["target"]): QualifiedName(r["function_schema"], r["function"])
             for r in sorted(catalog.get("representations", []), key=lambda r: (r["source"], r["target"]))
         },
+        media_handlers=_media_handlers(catalog.get("media_handlers", [])),
+        media_types={
+            QualifiedName(m["schema"], m["name"]): m["base_type"]
+            for m in sorted(catalog.get("media_types", []), key=lambda m: (m["schema"], m["name"]))
+        },
     )
+
+
+def _media_handlers(raw_handlers: Iterable[Mapping[str, Any]]) -> tuple[MediaHandler, ...]:
+    handlers = (
+        MediaHandler(
+            media_type=raw["media_type"],
+            function=QualifiedName(raw["schema"], raw["name"]),
+            base_type=raw["base_type"],
+            target=QualifiedName(raw["target_schema"], raw["target"]) if raw["target"] is not None else None,
+        )
+        for raw in raw_handlers
+    )
+    anyelement = QualifiedName("", "")
+    return tuple(sorted(handlers, key=lambda h: (h.target or anyelement, h.media_type, h.function)))

@@ -16,6 +16,10 @@ contains no other `%`). Its JSON shape:
     functions:   [{schema, name, volatility, set_of, rows, description, return_schema,
                    return_name, return_relid, return_record, nargs, ndefaults, args}]
     schemas:     [{name, description}]   the exposed schemas that exist
+    media_types: [{schema, name, base_type}]   domains named after a media type (`"text/csv"`)
+    media_handlers: [{schema, name, media_type, base_type, target_schema, target}]
+                 aggregates of the exposed schemas over one argument, a relation's row type
+                 (target_*) or anyelement (target_* null), returning a media type domain
 
 User objects live outside pg_catalog, information_schema and pg_toast/pg_temp: relations and
 constraints are read from all of them, because a view in an exposed schema may select from a
@@ -137,6 +141,27 @@ function_args AS (
   WHERE n.nspname = ANY (%(schemas)s::text[]) AND p.prokind = 'f'
   GROUP BY p.oid
 ),
+media_types AS (
+  -- Domains named like `type/subtype` (RFC 6838 characters) or `*/*`.
+  SELECT t.oid, n.nspname, t.typname, lower(t.typname) AS media_type, bt.typname AS base_type
+  FROM pg_type t
+  JOIN pg_namespace n ON n.oid = t.typnamespace
+  JOIN pg_type bt ON bt.oid = t.typbasetype
+  WHERE t.typtype = 'd' AND (
+    t.typname ~ '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$' OR t.typname = '*/*')
+),
+media_handlers AS (
+  SELECT n.nspname, p.proname, mt.media_type, mt.base_type, rn.nspname AS target_schema, c.relname AS target
+  FROM pg_aggregate a
+  JOIN pg_proc p ON p.oid = a.aggfnoid
+  JOIN pg_namespace n ON n.oid = p.pronamespace
+  JOIN media_types mt ON mt.oid = p.prorettype
+  JOIN pg_type arg ON arg.oid = p.proargtypes[0]
+  LEFT JOIN pg_class c ON c.oid = arg.typrelid AND c.relkind IN ('r', 'v', 'm', 'f', 'p')
+  LEFT JOIN pg_namespace rn ON rn.oid = c.relnamespace
+  WHERE n.nspname = ANY (%(schemas)s::text[]) AND p.pronargs = 1 AND a.aggkind = 'n'
+    AND (c.oid IS NOT NULL OR arg.oid = 'anyelement'::regtype)
+),
 functions AS (
   SELECT
     n.nspname,
@@ -204,6 +229,19 @@ SELECT json_build_object(
     WHERE c.castfunc <> 0
       AND (src.typtype = 'd' OR dst.typtype = 'd')
       AND ('json'::regtype IN (c.castsource, c.casttarget) OR 'text'::regtype IN (c.castsource, c.casttarget))
+  ),
+  'media_types', (
+    SELECT coalesce(json_agg(json_build_object(
+      'schema', m.nspname, 'name', m.typname, 'base_type', m.base_type
+    )), '[]')
+    FROM media_types m
+  ),
+  'media_handlers', (
+    SELECT coalesce(json_agg(json_build_object(
+      'schema', h.nspname, 'name', h.proname, 'media_type', h.media_type, 'base_type', h.base_type,
+      'target_schema', h.target_schema, 'target', h.target
+    )), '[]')
+    FROM media_handlers h
   ),
   'schemas', (
     SELECT coalesce(json_agg(json_build_object(

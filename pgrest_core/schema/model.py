@@ -150,6 +150,18 @@ class Routine:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaHandler:
+    """A user-defined aggregate whose result, a domain named after a media type (`"text/csv"`),
+    is the whole response body for that media type: over one relation's rows (`target`), or
+    over any relation's (`target` None, an `anyelement` aggregate)."""
+
+    media_type: str  # "type/subtype" in lower case, or "*/*" for any media type
+    function: QualifiedName  # the aggregate
+    base_type: str  # the domain's base type: "bytea", "text", "json", "jsonb", "xml", …
+    target: QualifiedName | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SchemaCache:
     """Everything the planner may look up, keyed for the lookups it makes."""
 
@@ -165,6 +177,10 @@ class SchemaCache:
     # (source type, target type): ("public.color", "json") formats, ("text", "public.color")
     # parses. PostgreSQL ignores casts from or to domains, so the function is called directly.
     representations: Mapping[tuple[str, str], QualifiedName] = field(default_factory=dict)
+    # Media type handlers (PostgREST's): aggregates producing a body, and the domains named
+    # after a media type with their base type (a function returning one answers it raw).
+    media_handlers: tuple[MediaHandler, ...] = ()
+    media_types: Mapping[QualifiedName, str] = field(default_factory=dict)
 
     def table(self, schema: str, name: str) -> Table | None:
         return self.tables.get(QualifiedName(schema, name))
@@ -174,3 +190,10 @@ class SchemaCache:
 
     def representation(self, source: str, target: str) -> QualifiedName | None:
         return self.representations.get((source, target))
+
+    def media_handler(self, target: QualifiedName | None, media_type: str) -> MediaHandler | None:
+        """The aggregate producing `media_type` for `target`'s rows (None: the `anyelement` one)."""
+        for handler in self.media_handlers:
+            if handler.target == target and handler.media_type == media_type:
+                return handler
+        return None

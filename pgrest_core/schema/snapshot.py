@@ -6,7 +6,9 @@ become flat lists, because their values already carry their keys:
 
     {"schemas": [...], "descriptions": {schema: text},
      "tables": [Table], "relationships": [Relationship], "computed_relationships": [...],
-     "routines": [Routine], "computed_fields": [{"table": {schema, name}, "routine": Routine}]}
+     "routines": [Routine], "computed_fields": [{"table": {schema, name}, "routine": Routine}],
+     "representations": [{source, target, function}], "media_handlers": [MediaHandler],
+     "media_types": [{"domain": {schema, name}, "base_type"}]}
 
 Dataclasses map to objects field by field, tuples to arrays, enums to their values, and
 `QualifiedName` to {"schema", "name"}; the dataclasses' type hints drive the way back.
@@ -23,7 +25,14 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from pgrest_core.schema.model import QualifiedName, Relationship, Routine, SchemaCache, Table
+from pgrest_core.schema.model import (
+    MediaHandler,
+    QualifiedName,
+    Relationship,
+    Routine,
+    SchemaCache,
+    Table,
+)
 
 SNAPSHOT_FORMAT = 1
 DEMO_PACKAGE = "pgrest_core.demo"
@@ -66,6 +75,11 @@ def snapshot_dict(cache: SchemaCache) -> dict[str, Any]:
         "representations": [
             {"source": source, "target": target, "function": _encode(cache.representations[(source, target)])}
             for source, target in sorted(cache.representations)
+        ],
+        "media_handlers": [_encode(handler) for handler in cache.media_handlers],
+        "media_types": [
+            {"domain": _encode(domain), "base_type": cache.media_types[domain]}
+            for domain in sorted(cache.media_types)
         ],
     }
 
@@ -152,6 +166,11 @@ def load_snapshot(snapshot: str | bytes | Mapping[str, Any]) -> SchemaCache:
         representations={
             (raw["source"], raw["target"]): _decode(QualifiedName, raw["function"])
             for raw in data.get("representations", [])
+        },
+        media_handlers=tuple(_decode(MediaHandler, raw) for raw in data.get("media_handlers", [])),
+        media_types={
+            _decode(QualifiedName, raw["domain"]): str(raw["base_type"])
+            for raw in data.get("media_types", [])
         },
     )
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pgrest_core import ast
 from pgrest_core.plan.call import CallArgument, CallPlan, plan_call
-from pgrest_core.plan.negotiate import JSON, Representation, negotiate
+from pgrest_core.plan.negotiate import JSON, Handlers, Representation, is_default_select, negotiate
 from pgrest_core.plan.types import Prepared, ResponseRecipe
 from pgrest_core.response import read_preferences_applied
 from pgrest_core.schema.model import SchemaCache
@@ -79,25 +79,41 @@ def count_sql(plan: CallPlan) -> Fragment:
     return sql("SELECT 1 FROM ") + ident(CALL)
 
 
-def _raw_output(accept: tuple[ast.MediaType, ...], plan: CallPlan, returns: str) -> str | None:
+def _raw_output(accept: tuple[ast.MediaType, ...], plan: CallPlan, returns: str) -> Representation | None:
     """`Accept: text/plain` (or text/xml) first for a function returning one text (xml) value:
-    the Content-Type to send that value raw. Other results are negotiated as usual (406)."""
+    that value sent raw. Other results are negotiated as usual (406)."""
     media = next((m for m in accept if m.q > 0), None)
     if plan.result != "scalar" or media is None or media.essence not in _RAW_OUTPUT:
         return None
     if returns not in (_RAW_TYPES[media.essence], media.essence):
         return None
-    return _RAW_OUTPUT[media.essence]
+    return Representation("text", _RAW_OUTPUT[media.essence], base_type=_RAW_TYPES[media.essence])
 
 
-def _body(plan: CallPlan, representation: Representation, raw: bool, head: bool) -> str:
-    if plan.result == "single" and representation.body_format == "json":
+def _handlers(request: ast.ApiRequest, cache: SchemaCache | None, plan: CallPlan) -> Handlers | None:
+    """The media type handlers of the result: the aggregates for the rows of a function
+    returning rows, or the media type domain a function returns one value of."""
+    if cache is None or plan.return_type is None:
+        return None
+    if plan.result in ("rows", "single"):
+        default_select = is_default_select(request.query.select)
+        return Handlers(cache, plan.return_type, default_select=default_select)
+    base_type = cache.media_types.get(plan.return_type) if plan.result == "scalar" else None
+    if base_type is None:
+        return None
+    return Handlers(cache, raw_media_type=plan.return_type.name.lower(), raw_base_type=base_type)
+
+
+def _body(plan: CallPlan, representation: Representation, head: bool) -> str:
+    if plan.result == "single" and representation.body_format == "json" and representation.handler is None:
         return single_row_body(representation, head=head)
     if plan.result in ("rows", "single"):
         return body_sql(representation, head=head)
     if plan.result == "void":
         return "NULL::text"
-    return scalar_body(set_of=plan.result == "scalar_set", head=head, raw=raw)
+    return scalar_body(
+        set_of=plan.result == "scalar_set", head=head, media_base_type=representation.base_type
+    )
 
 
 def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:
@@ -110,17 +126,18 @@ def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Op
         aggregates_enabled=options.aggregates_enabled,
         legacy_target_names=options.legacy_target_names,
     )
-    raw_type = _raw_output(request.accept, plan, plan.returns)
-    if raw_type is not None:
-        representation = Representation("text", raw_type)
+    raw = _raw_output(request.accept, plan, plan.returns)
+    if raw is not None:
+        representation = raw
     elif plan.result == "void":
         representation = JSON
     else:
-        representation = negotiate(request.accept, plan_enabled=options.plan_enabled)
+        handlers = _handlers(request, cache, plan)
+        representation = negotiate(request.accept, plan_enabled=options.plan_enabled, handlers=handlers)
     head = request.method == "HEAD"
     count = request.preferences.count
     counted = count_sql(plan) if count in ("exact", "estimated") else None
-    body = _body(plan, representation, raw_type is not None, head)
+    body = _body(plan, representation, head)
     # Rows are read straight from the function unless a count reads them too: then the call
     # goes in a CTE, so that it still runs only once.
     direct = plan.read is not None and counted is None

@@ -11,6 +11,7 @@ response GUCs, whatever the request.
 from __future__ import annotations
 
 from pgrest_core.plan.negotiate import Representation
+from pgrest_core.schema.model import MediaHandler
 from pgrest_core.sql.fragment import Fragment, quote_ident, sql
 
 _ROW = "_pgrst_t"
@@ -46,9 +47,34 @@ def _csv_body() -> str:
     return f"coalesce({header} || E'\\n', '') || coalesce(string_agg({line}, E'\\n'), '')"
 
 
+def media_value_sql(value: str, base_type: str) -> str:
+    """A media type domain's value as the body's text. bytea goes as hex (the response decodes
+    it back to bytes); jsonb as its binary wire format, a version byte 1 before the text, which
+    is what PostgREST sends; xml as its output function prints it; any other value as text."""
+    if base_type == "bytea":
+        return f"encode({value}, 'hex')"
+    if base_type == "jsonb":
+        return f"chr(1) || ({value})::text"
+    if base_type == "xml":
+        return f"format('%s', {value})"  # its output function, which drops a first newline
+    return f"({value})::text"
+
+
+def _handler_body(handler: MediaHandler) -> str:
+    """The handler aggregate over the rows: cast to the relation's row type when it is that
+    relation's own handler, as they are (a record) for an `anyelement` one."""
+    row = _ROW
+    if handler.target is not None:
+        row += "::" + quote_ident(handler.target.schema) + "." + quote_ident(handler.target.name)
+    function = quote_ident(handler.function.schema) + "." + quote_ident(handler.function.name)
+    return media_value_sql(f"{function}({row})", handler.base_type)
+
+
 def body_sql(representation: Representation, *, head: bool) -> str:
     if head:
         return "NULL::text"
+    if representation.handler is not None:
+        return _handler_body(representation.handler)
     if representation.body_format == "object":
         return f"coalesce((json_agg({_row_json(representation)})->0)::text, '')"
     if representation.body_format == "csv":
@@ -127,13 +153,14 @@ def single_row_body(representation: Representation, *, head: bool) -> str:
     return f"coalesce((json_agg({_row_json(representation)})->0)::text, 'null')"
 
 
-def scalar_body(*, set_of: bool, head: bool, raw: bool = False) -> str:
-    """A scalar function's value as JSON, a set of them as an array, or the raw text value."""
+def scalar_body(*, set_of: bool, head: bool, media_base_type: str | None = None) -> str:
+    """A scalar function's value as JSON, a set of them as an array, or, for a media type
+    (`media_base_type`: the type of the value sent raw), the value itself (media_value_sql)."""
     value = f"{_ROW}.{SCALAR_COLUMN}"
     if head:
         return "NULL::text"
-    if raw:
-        return f"coalesce(string_agg({value}::text, ''), '')"
+    if media_base_type is not None:
+        return media_value_sql(f"(pg_catalog.array_agg({value}))[1]", media_base_type)
     if set_of:
         return f"coalesce(json_agg({value}), '[]')::text"
     return f"coalesce((json_agg({value})->0)::text, 'null')"
