@@ -16,7 +16,10 @@ import itertools
 import re
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+from psycopg.sql import SQL as sql
+from psycopg.sql import Identifier
 
 from pgrest_core.runner.pg import TempPostgres, postgres_available
 
@@ -73,3 +76,14 @@ def demo_db_uri(pg: TempPostgres, demo_template: str, request: pytest.FixtureReq
     name = _database_name(request)
     yield pg.create_database(name, template=demo_template)
     pg.drop_database(name)
+
+
+def module_database(pg: TempPostgres, name: str, sql_text: str, roles: tuple[str, ...]) -> Iterator[str]:
+    """A database for one test module, loaded from `sql_text`; dropped afterwards with the
+    cluster-wide `roles` that SQL created (roles outlive databases)."""
+    uri = pg.create_database(name, sql_text=sql_text)
+    yield uri
+    pg.drop_database(name)
+    with psycopg.connect(pg.uri(), autocommit=True) as conn:
+        for role in roles:
+            conn.execute(sql("DROP ROLE IF EXISTS {}").format(Identifier(role)))

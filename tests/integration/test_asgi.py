@@ -21,6 +21,7 @@ from pgrest_core import asgi
 from pgrest_core.asgi import PgrestApp, create_app
 from pgrest_core.config import Settings
 from pgrest_core.runner.pg import TempPostgres
+from tests.conftest import module_database
 
 SECRET = "a-secret-of-at-least-thirty-two-chars!!"
 
@@ -50,12 +51,7 @@ def token(claims: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def asgi_uri(pg: TempPostgres) -> Iterator[str]:
-    uri = pg.create_database("asgi_tests", sql_text=SCHEMA_SQL)
-    yield uri
-    pg.drop_database("asgi_tests")
-    with psycopg.connect(pg.uri(), autocommit=True) as conn:
-        conn.execute("drop role if exists asgi_anon")
-        conn.execute("drop role if exists asgi_user")
+    yield from module_database(pg, "asgi_tests", SCHEMA_SQL, ("asgi_anon", "asgi_user"))
 
 
 @pytest.fixture()
@@ -166,7 +162,10 @@ def test_unexpected_errors_are_500_without_traceback(
         response = get(replace(settings, log_level="error"), "/items")
     assert response.status_code == 500
     assert response.json() == {
-        "code": "PGRSTX00", "message": "Internal server error", "details": None, "hint": None
+        "code": "PGRSTX00",
+        "message": "Internal server error",
+        "details": None,
+        "hint": None,
     }
     assert "secret internals" not in response.text
     assert "secret internals" in caplog.text  # the traceback is logged

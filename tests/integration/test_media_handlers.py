@@ -14,6 +14,7 @@ from pgrest_core.config import Settings
 from pgrest_core.runner.introspect import load_schema_cache_sync
 from pgrest_core.runner.pg import TempPostgres
 from pgrest_core.schema.model import MediaHandler, QualifiedName
+from tests.conftest import module_database
 from tests.integration.test_asgi import run_with_client
 
 SCHEMA_SQL = """
@@ -61,11 +62,7 @@ create aggregate api.any_agg(api.blobs) (initcond = '', stype = media."*/*", sfu
 
 @pytest.fixture(scope="module")
 def media_uri(pg: TempPostgres) -> Iterator[str]:
-    uri = pg.create_database("media_handler_tests", sql_text=SCHEMA_SQL)
-    yield uri
-    pg.drop_database("media_handler_tests")
-    with psycopg.connect(pg.uri(), autocommit=True) as conn:
-        conn.execute("drop role if exists mh_anon")
+    yield from module_database(pg, "media_handler_tests", SCHEMA_SQL, ("mh_anon",))
 
 
 @pytest.fixture()

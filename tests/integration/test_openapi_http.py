@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
-import psycopg
 import pytest
 
 from pgrest_core.asgi import create_app
 from pgrest_core.config import Settings
 from pgrest_core.runner.pg import TempPostgres
+from tests.conftest import module_database
 
 SECRET = "a-secret-of-at-least-thirty-two-chars!!"
 
@@ -47,18 +47,19 @@ def _token(role: str) -> str:
 
 @pytest.fixture(scope="module")
 def openapi_uri(pg: TempPostgres) -> Iterator[str]:
-    uri = pg.create_database("openapi_tests", sql_text=SCHEMA_SQL)
-    yield uri
-    pg.drop_database("openapi_tests")
-    with psycopg.connect(pg.uri(), autocommit=True) as conn:
-        conn.execute("drop role if exists oa_anon")
-        conn.execute("drop role if exists oa_writer")
+    yield from module_database(pg, "openapi_tests", SCHEMA_SQL, ("oa_anon", "oa_writer"))
 
 
 @pytest.fixture()
 def settings(openapi_uri: str) -> Settings:
-    return Settings(db_uri=openapi_uri, db_schemas=("api", "other"), db_anon_role="oa_anon", db_pool=2,
-                    jwt_secret=SECRET, log_level="crit")
+    return Settings(
+        db_uri=openapi_uri,
+        db_schemas=("api", "other"),
+        db_anon_role="oa_anon",
+        db_pool=2,
+        jwt_secret=SECRET,
+        log_level="crit",
+    )
 
 
 def request(settings: Settings, method: str = "GET", headers: dict[str, str] | None = None) -> httpx.Response:
@@ -126,8 +127,9 @@ def test_unacceptable_media_type_is_406(settings: Settings) -> None:
 
 
 def test_proxy_uri_and_security(settings: Settings) -> None:
-    configured = replace(settings, openapi_server_proxy_uri="https://api.example.com/v1",
-                         openapi_security_active=True)
+    configured = replace(
+        settings, openapi_server_proxy_uri="https://api.example.com/v1", openapi_security_active=True
+    )
     doc = request(configured).json()
     assert (doc["host"], doc["basePath"], doc["schemes"]) == ("api.example.com:443", "/v1", ["https"])
     assert doc["security"] == [{"JWT": []}]

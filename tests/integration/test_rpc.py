@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 
 from pgrest_core.asgi import PgrestApp
 from pgrest_core.config import Settings
 from pgrest_core.runner.pg import TempPostgres
+from tests.conftest import module_database
 from tests.integration.test_asgi import run_with_client
 
 SCHEMA_SQL = """
@@ -39,11 +39,7 @@ create function api.shout(text) returns text language sql immutable as $$ select
 
 @pytest.fixture(scope="module")
 def rpc_uri(pg: TempPostgres) -> Iterator[str]:
-    uri = pg.create_database("rpc_tests", sql_text=SCHEMA_SQL)
-    yield uri
-    pg.drop_database("rpc_tests")
-    with psycopg.connect(pg.uri(), autocommit=True) as conn:
-        conn.execute("drop role if exists rpc_anon")
+    yield from module_database(pg, "rpc_tests", SCHEMA_SQL, ("rpc_anon",))
 
 
 @pytest.fixture()

@@ -7,7 +7,6 @@ import json
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
 from pgrest_core.errors import PgrstError
@@ -16,6 +15,7 @@ from pgrest_core.runner.execute import Runner, Transaction, should_commit
 from pgrest_core.runner.pg import TempPostgres
 from pgrest_core.sql.fragment import Fragment, param, sql
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
+from tests.conftest import module_database
 
 SCHEMA_SQL = """
 create role runner_anon nologin;
@@ -75,12 +75,7 @@ def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def runner_uri(pg: TempPostgres) -> Iterator[str]:
-    uri = pg.create_database("runner_tests", sql_text=SCHEMA_SQL)
-    yield uri
-    pg.drop_database("runner_tests")
-    with psycopg.connect(pg.uri(), autocommit=True) as conn:
-        conn.execute("drop role if exists runner_anon")
-        conn.execute("drop role if exists runner_user")
+    yield from module_database(pg, "runner_tests", SCHEMA_SQL, ("runner_anon", "runner_user"))
 
 
 def context(role: str = "runner_anon", **overrides: Any) -> RequestContext:
@@ -390,7 +385,9 @@ def test_implicit_read_transaction_is_read_only_and_leaves_nothing_behind(runner
             read = Prepared(body_statement("select current_user"), RECIPE, read_only=True)
             await runner.run(read, transaction, authenticated=True)
             async with runner.pool.connection() as conn:  # the same, single connection
-                cursor = await conn.execute("select current_user || ' ' || current_setting('transaction_read_only')")
+                cursor = await conn.execute(
+                    "select current_user || ' ' || current_setting('transaction_read_only')"
+                )
                 after = await cursor.fetchone()
             assert after is not None
             return caught.value, str(after[0])
