@@ -109,11 +109,16 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
         headers.append(("Content-Location", recipe.content_location))
     if recipe.preference_applied:
         headers.append(("Preference-Applied", ", ".join(recipe.preference_applied)))
+    return _with_gucs(Response(status, tuple(headers), _body(recipe, row.body)), row)
+
+
+def _with_gucs(response: Response, row: ResultRow) -> Response:
+    """Apply `response.headers` (replacing same-named headers) and `response.status` set by SQL."""
     extra = _guc_headers(row.response_headers)
     override = _guc_status(row.response_status)
     names = {name.lower() for name, _ in extra}
-    headers = [(n, v) for n, v in headers if n.lower() not in names] + extra
-    return Response(override or status, tuple(headers), _body(recipe, row.body))
+    headers = [(n, v) for n, v in response.headers if n.lower() not in names] + extra
+    return Response(override or response.status, tuple(headers), response.body)
 
 
 def _body(recipe: ResponseRecipe, text: str | None) -> bytes:
@@ -126,8 +131,7 @@ def _body(recipe: ResponseRecipe, text: str | None) -> bytes:
 
 def respond_no_content(row: ResultRow) -> Response:
     """A call to a void function: 204 without body or Content-Type, unless the GUCs say otherwise."""
-    status = _guc_status(row.response_status) or 204
-    return Response(status, tuple(_guc_headers(row.response_headers)), b"")
+    return _with_gucs(Response(204, (), b""), row)
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -206,9 +210,5 @@ def respond_mutation(recipe: ResponseRecipe, row: ResultRow) -> Response:
         headers.append(("Preference-Applied", ", ".join(recipe.preference_applied)))
     if recipe.with_body:
         headers.append(("Content-Type", recipe.content_type))
-    extra = _guc_headers(row.response_headers)
-    override = _guc_status(row.response_status)
-    names = {name.lower() for name, _ in extra}
-    headers = [(n, v) for n, v in headers if n.lower() not in names] + extra
     body = (row.body or "").encode() if recipe.with_body else b""
-    return Response(override or _mutation_status(recipe, row), tuple(headers), body)
+    return _with_gucs(Response(_mutation_status(recipe, row), tuple(headers), body), row)

@@ -85,6 +85,11 @@ def _split_unquoted(text: str, separator: str) -> Iterator[str]:
     if '"' not in text:  # fast path: no quotes, so every separator splits (escapes only count in quotes)
         yield from text.split(separator)
         return
+    yield from _split_quote_aware(text, separator)
+
+
+def _split_quote_aware(text: str, separator: str) -> Iterator[str]:
+    """The general split: a character loop that tracks quotes and backslash escapes inside them."""
     start = 0
     in_quotes = False
     escaped = False
