@@ -87,7 +87,8 @@ def prepare_read(
     page = top_level_page(tree.limit, tree.offset, request.range, options.max_rows)
     tree = replace(tree, limit=page.limit, offset=page.offset)
     count = request.preferences.count
-    count_sql = level_sql(tree, count_only=True) if count in ("exact", "estimated") else None
+    counted = level_sql(tree, count_only=True) if count is not None else None
+    count_sql = counted if count in ("exact", "estimated") else None  # counted in the statement
     head = request.method == "HEAD"
     statement = read_statement(level_sql(tree), count_sql, representation, head=head)
     body_format = representation.body_format
@@ -103,7 +104,7 @@ def prepare_read(
         preference_applied=read_preferences_applied(request.preferences),
         content_location=canonical_location("/" + quote(relation.name, safe=""), request.query_pairs),
     )
-    count_statement = level_sql(tree, count_only=True) if count in ("planned", "estimated") else None
+    count_statement = counted if count in ("planned", "estimated") else None  # EXPLAINed by the runner
     return Prepared(statement, recipe, read_only=True, count_statement=count_statement)
 
 
