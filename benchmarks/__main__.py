@@ -61,7 +61,7 @@ def _say(message: str) -> None:
 def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget) -> None:
     """B2 and B3 against one throwaway PostgreSQL."""
     from benchmarks import database
-    from pgrest_core.runner.pg import PostgresUnavailable
+    from pgrest_server.postgres import PostgresUnavailable
 
     try:
         db = database.start()

@@ -177,7 +177,7 @@ async def _measure(app: Any, workload: Workload, repeats: int, iterations: int) 
 async def _run(
     uri: str, repeats: int, iterations: int, workloads: tuple[Workload, ...]
 ) -> list[WorkloadResult]:
-    from pgrest_core.asgi import create_app
+    from pgrest_server.app import create_app
 
     app = create_app(settings_for(uri))
     await app.startup()  # opens the pool and introspects the schema cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgrest_core import demo
-from pgrest_core.runner.pg import TempPostgres
+from pgrest_server.postgres import TempPostgres
 
 DATABASE = "pgrest_bench"
 

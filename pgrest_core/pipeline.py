@@ -4,7 +4,7 @@
     prepare (here)            ->  Prepared: plan against the schema cache, compile to one statement
     respond (response.py)     ->  Response from the statement's one result row
 
-Servers (ours in asgi.py, or anyone's) call `prepare`, run `Prepared.statement` in a transaction
+Servers (ours in pgrest_server/app.py, or anyone's) call `prepare`, run `Prepared.statement` in a transaction
 with their driver, and hand the row to `respond`.
 """
 

@@ -21,7 +21,7 @@ import pytest
 from psycopg.sql import SQL as sql
 from psycopg.sql import Identifier
 
-from pgrest_core.runner.pg import TempPostgres, postgres_available
+from pgrest_server.postgres import TempPostgres, postgres_available
 
 _DATABASE_NUMBERS = itertools.count(1)
 _DEMO_TEMPLATE = "pgrest_demo_template"

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pgrest_cli.serve import bind_host, load_config, serve
-from pgrest_core.runner.pg import TempPostgres
+from pgrest_cli.serve import serve
+from pgrest_server.postgres import TempPostgres
+from pgrest_server.run import bind_host, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

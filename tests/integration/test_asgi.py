@@ -17,10 +17,10 @@ import httpx
 import psycopg
 import pytest
 
-from pgrest_core import asgi
-from pgrest_core.asgi import PgrestApp, create_app
 from pgrest_core.config import Settings
-from pgrest_core.runner.pg import TempPostgres
+from pgrest_server import app as asgi
+from pgrest_server.app import PgrestApp, create_app
+from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database
 
 SECRET = "a-secret-of-at-least-thirty-two-chars!!"

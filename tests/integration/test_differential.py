@@ -30,8 +30,8 @@ from pgrest_core.pipeline import Options, prepare
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.request.unparse import unparse_query
 from pgrest_core.runner.introspect import load_schema_cache_sync
-from pgrest_core.runner.pg import TempPostgres
 from pgrest_core.schema.model import SchemaCache
+from pgrest_server.postgres import TempPostgres
 
 pytestmark = pytest.mark.postgres
 

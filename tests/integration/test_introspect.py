@@ -19,7 +19,6 @@ import pytest
 import pgrest_core
 from pgrest_core.demo import DEMO_SCHEMAS
 from pgrest_core.runner.introspect import load_schema_cache, load_schema_cache_sync, view_column_sources
-from pgrest_core.runner.pg import TempPostgres
 from pgrest_core.schema.model import (
     Cardinality,
     ComputedRelationship,
@@ -31,6 +30,7 @@ from pgrest_core.schema.model import (
     SchemaCache,
 )
 from pgrest_core.schema.snapshot import dump_snapshot, load_demo
+from pgrest_server.postgres import TempPostgres
 
 FIXTURE_SQL = """
 create schema api;

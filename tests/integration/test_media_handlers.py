@@ -9,11 +9,11 @@ import httpx
 import psycopg
 import pytest
 
-from pgrest_core.asgi import PgrestApp
 from pgrest_core.config import Settings
 from pgrest_core.runner.introspect import load_schema_cache_sync
-from pgrest_core.runner.pg import TempPostgres
 from pgrest_core.schema.model import MediaHandler, QualifiedName
+from pgrest_server.app import PgrestApp
+from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database
 from tests.integration.test_asgi import run_with_client
 

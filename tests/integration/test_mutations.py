@@ -12,9 +12,9 @@ import httpx
 import psycopg
 import pytest
 
-from pgrest_core.asgi import create_app
 from pgrest_core.config import Settings
-from pgrest_core.runner.pg import TempPostgres
+from pgrest_server.app import create_app
+from pgrest_server.postgres import TempPostgres
 
 ROLE = "mutations_anon"
 SCHEMA_SQL = f"""

@@ -9,9 +9,9 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from pgrest_core.asgi import create_app
 from pgrest_core.config import Settings
-from pgrest_core.runner.pg import TempPostgres
+from pgrest_server.app import create_app
+from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database
 
 SECRET = "a-secret-of-at-least-thirty-two-chars!!"

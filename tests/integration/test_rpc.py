@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from pgrest_core.asgi import PgrestApp
 from pgrest_core.config import Settings
-from pgrest_core.runner.pg import TempPostgres
+from pgrest_server.app import PgrestApp
+from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database
 from tests.integration.test_asgi import run_with_client
 

@@ -9,7 +9,7 @@ a 500 whose traceback goes to the log, never to the client.
 
 On lifespan startup the app opens the connection pool, loads the schema cache and listens on
 the db-channel (`NOTIFY pgrst, 'reload schema'`) to reload it. The runner (psycopg) is imported
-only here, never by `import pgrest_core`.
+only by the server, never by `import pgrest_core`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from pgrest_core.plan.options import options_response
 from pgrest_core.plan.types import Prepared, Response, ResponseRecipe
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
+from pgrest_server.cors import cors_headers, cors_preflight
+from pgrest_server.http import header as _header
 
 if TYPE_CHECKING:
     from pgrest_core.ast import ApiRequest
@@ -424,76 +426,6 @@ class PgrestApp:
         )
 
 
-# --- CORS: what PostgREST's CORS middleware answers ---------------------------------------------
-
-CORS_ALLOW_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD"
-CORS_EXPOSE_HEADERS = (
-    "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, "
-    "Transfer-Encoding, Range-Unit"
-)
-# Headers a browser may always send; allowed in every preflight answer after the requested ones.
-_CORS_SIMPLE_HEADERS = ("Accept", "Accept-Language", "Content-Language")
-
-
-def _cors_origin(
-    headers: list[tuple[str, str]], allowed_origins: tuple[str, ...] | None
-) -> tuple[tuple[str, str], ...] | None:
-    """Access-Control-Allow-Origin (and -Credentials) for the request's Origin, None if not CORS.
-
-    Without server-cors-allowed-origins every origin is allowed (`*`); with it, only those
-    listed, and their requests may carry credentials.
-    """
-    origin = _header(headers, "origin")
-    if origin is None:
-        return None
-    if not allowed_origins:
-        return (("Access-Control-Allow-Origin", "*"),)
-    if origin not in allowed_origins:
-        return None
-    return (("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"))
-
-
-def cors_preflight(
-    method: str, headers: list[tuple[str, str]], allowed_origins: tuple[str, ...] | None
-) -> Response | None:
-    """The answer to a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)."""
-    if method != "OPTIONS" or _header(headers, "access-control-request-method") is None:
-        return None
-    origin = _cors_origin(headers, allowed_origins)
-    if origin is None:
-        return None
-    requested = [
-        name.strip()
-        for value in (v for k, v in headers if k == "access-control-request-headers")
-        for name in value.split(",")
-        if name.strip()
-    ]
-    allowed: list[str] = []
-    for name in ("Authorization", *requested, *_CORS_SIMPLE_HEADERS):
-        if name.lower() not in (seen.lower() for seen in allowed):
-            allowed.append(name)
-    return Response(
-        200,
-        (
-            *origin,
-            ("Access-Control-Allow-Methods", CORS_ALLOW_METHODS),
-            ("Access-Control-Allow-Headers", ", ".join(allowed)),
-            ("Access-Control-Max-Age", "86400"),
-        ),
-        b"",
-    )
-
-
-def cors_headers(
-    headers: list[tuple[str, str]], allowed_origins: tuple[str, ...] | None
-) -> tuple[tuple[str, str], ...]:
-    """The CORS headers of an actual (non-preflight) response."""
-    origin = _cors_origin(headers, allowed_origins)
-    if origin is None:
-        return ()
-    return (*origin, ("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS))
-
-
 def _with_tx_preference(response: Response, request: ApiRequest, settings: Settings) -> Response:
     """Add `tx=…` to Preference-Applied when db-tx-end lets the request choose (`*-allow-override`).
 
@@ -540,12 +472,6 @@ def _app_settings(app_settings: Mapping[str, str] | tuple[tuple[str, str], ...])
     items = app_settings.items() if isinstance(app_settings, Mapping) else app_settings
     return [(name.removeprefix("app.settings."), str(value)) for name, value in items]
 
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value
-    return None
 
 
 def _request_path(scope: Scope) -> str:
