@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 from pgrest_core import __version__
 from pgrest_core.ast import ApiRequest, MediaType, RoutineTarget
 from pgrest_core.errors import ApiRequestError, unacceptable_media_types
-from pgrest_core.plan.types import Response
+from pgrest_core.fragment import Fragment, param, sql
+from pgrest_core.prepared import Response
 from pgrest_core.schema.model import (
     Cardinality,
     Column,
@@ -37,7 +38,6 @@ from pgrest_core.schema.model import (
     SchemaCache,
     Table,
 )
-from pgrest_core.sql.fragment import Fragment, param, sql
 
 JsonObject = dict[str, Any]
 

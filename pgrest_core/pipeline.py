@@ -15,10 +15,12 @@ from urllib.parse import quote
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError
+from pgrest_core.fragment import Fragment, ident, sql
+from pgrest_core.plan.call import plan_call
 from pgrest_core.plan.mutate import PlannedMutation, plan_mutation
-from pgrest_core.plan.negotiate import Handlers, is_default_select, negotiate
+from pgrest_core.plan.negotiate import Handlers, is_default_select, negotiate, negotiate_call
 from pgrest_core.plan.read import check_embed_filters, plan_read, top_level_page
-from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
+from pgrest_core.prepared import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
 from pgrest_core.response import (
     canonical_location,
@@ -28,11 +30,10 @@ from pgrest_core.response import (
     respond_read,
 )
 from pgrest_core.schema.model import QualifiedName, SchemaCache
-from pgrest_core.sql.build_call import prepare_call
+from pgrest_core.sql import build_call
 from pgrest_core.sql.build_mutate import inserted_count_sql, mutation_sql
 from pgrest_core.sql.build_read import level_sql
-from pgrest_core.sql.fragment import Fragment, ident, sql
-from pgrest_core.sql.statement import explain_statement, mutation_statement, read_statement
+from pgrest_core.sql.statement import call_statement, explain_statement, mutation_statement, read_statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +201,45 @@ def _applied(planned: PlannedMutation, prefs: ast.Preferences) -> tuple[str, ...
     if prefs.handling != "strict":
         honoured.discard("max-affected")
     return tuple(f"{key}={value}" for key, value in preference_items(prefs) if key in honoured)
+
+
+def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:
+    """Plan and compile `/rpc/fn` into one statement and its response recipe."""
+    plan = plan_call(
+        request,
+        cache,
+        default_schema=options.schemas[0],
+        max_rows=options.max_rows,
+        aggregates_enabled=options.aggregates_enabled,
+        legacy_target_names=options.legacy_target_names,
+    )
+    representation = negotiate_call(request, cache, plan, plan_enabled=options.plan_enabled)
+    head = request.method == "HEAD"
+    count = request.preferences.count
+    counted = build_call.count_sql(plan) if count in ("exact", "estimated") else None
+    body = build_call.call_body(plan, representation, head)
+    # Rows are read straight from the function unless a count reads them too: then the call
+    # goes in a CTE, so that it still runs only once.
+    direct = plan.read is not None and counted is None
+    call = None if direct else build_call.call_cte(plan)
+    statement = call_statement(call, build_call.source_sql(plan, direct=direct), counted, body)
+    if representation.body_format == "plan":
+        statement = explain_statement(statement, representation)
+    recipe = ResponseRecipe(
+        content_type=representation.content_type,
+        body_format=representation.body_format,
+        offset=plan.offset,
+        count=count,
+        head=head,
+        max_rows=options.max_rows,
+        preference_applied=read_preferences_applied(request.preferences),
+        no_content=plan.result == "void",
+    )
+    planned = None
+    if count in ("planned", "estimated"):
+        planned = build_call.planned_count_sql(plan)
+    # A singular response that fails (PGRST116) must roll back what the function did.
+    singular = representation.body_format == "object"
+    return Prepared(
+        statement, recipe, read_only=plan.read_only, count_statement=planned, check_before_commit=singular
+    )

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from pgrest_core.ast import Preferences
 from pgrest_core.errors import ApiRequestError, invalid_range
-from pgrest_core.plan.types import Response, ResponseRecipe, ResultRow
+from pgrest_core.prepared import Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
 from pgrest_core.request.ranges import content_range
 

@@ -40,7 +40,7 @@ from pgrest_core.openapi import (
 )
 from pgrest_core.pipeline import Options, prepare, respond
 from pgrest_core.plan.options import options_response
-from pgrest_core.plan.types import Prepared, Response, ResponseRecipe
+from pgrest_core.prepared import Prepared, Response, ResponseRecipe
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
 from pgrest_server.cors import cors_headers, cors_preflight
@@ -255,7 +255,7 @@ class PgrestApp:
         """
         import psycopg
 
-        from pgrest_core.sql.fragment import ident
+        from pgrest_core.fragment import ident
 
         channel = ident(self.settings.db_channel).text
         delay = 1.0

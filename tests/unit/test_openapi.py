@@ -22,7 +22,7 @@ from pgrest_core.openapi import (
     visible_from_body,
     with_openapi_content_type,
 )
-from pgrest_core.plan.types import Response
+from pgrest_core.prepared import Response
 from pgrest_core.schema.model import (
     Cardinality,
     Column,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pgrest_core.sql.fragment import Fragment
+from pgrest_core.fragment import Fragment
 
 # The one row every main statement returns, in this order.
 # Writes add `location` and `inserted` (reads leave them out; they read back as None).
