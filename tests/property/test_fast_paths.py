@@ -28,7 +28,7 @@ from pgrest_core.sql.prelude import settings as prelude_settings
 T = TypeVar("T")
 
 
-def outcome(parse: Callable[[], T]) -> T | tuple[str, str, str | None]:
+def outcome(parse: Callable[[], T]) -> T | tuple[str, str, object]:
     """The parse result, or the error it raises (code, message, details) to compare."""
     try:
         return parse()
