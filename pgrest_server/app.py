@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pgrest_core.ast import RootTarget
-from pgrest_core.errors import InternalError, PgrstError
+from pgrest_core.errors import InternalError, JwtError, PgrstError
 from pgrest_core.openapi import (
     OPENAPI_CONTENT_TYPE,
     OpenApiOptions,
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from pgrest_core.auth import Authenticator, AuthResult
     from pgrest_core.config import Settings
     from pgrest_core.runner.execute import Runner, Transaction
+    from pgrest_server.jwks import RemoteKeySet
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -132,6 +133,7 @@ class PgrestApp:
         self.settings = settings
         self.schema_cache: SchemaCache | None = schema_cache
         self.authenticator: Authenticator = Authenticator.from_settings(settings)
+        self.jwks = _remote_key_set(settings, self.authenticator)
         self.options = Options(
             schemas=tuple(settings.db_schemas),
             max_rows=settings.db_max_rows,
@@ -191,6 +193,8 @@ class PgrestApp:
             except Exception:
                 log.exception("could not load the schema cache; retrying in the background")
                 self._spawn(self._retry_schema_cache())
+        if self.jwks is not None:
+            self._spawn(self._refresh_keys())
         if settings.db_channel_enabled:
             self._spawn(self._listen())
         if self.reload_signal:
@@ -276,6 +280,25 @@ class PgrestApp:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 32.0)
 
+    async def _refresh_keys(self) -> None:
+        if self.jwks is not None:
+            await self.jwks.refresh_if_stale()
+
+    async def _authenticate(self, authorization: str | None) -> AuthResult:
+        """The request's role and claims. With a JWKS URL, a stale key set is refreshed in the
+        background, and a token no key verifies (rotation) fetches the set once more."""
+        jwks = self.jwks
+        if jwks is None:
+            return self.authenticator.authenticate(authorization)
+        if jwks.stale:
+            self._spawn(self._refresh_keys())
+        try:
+            return self.authenticator.authenticate(authorization)
+        except JwtError as error:
+            if error.code != "PGRST301" or not await jwks.refresh_for_unknown_kid():
+                raise
+        return self.authenticator.authenticate(authorization)
+
     def _require_runner(self) -> Runner:
         if self.runner is None:
             raise RuntimeError("the app has not been started (ASGI lifespan startup did not run)")
@@ -319,7 +342,7 @@ class PgrestApp:
         from pgrest_core.request.api_request import parse_request
 
         timing = ServerTiming()
-        auth = self.authenticator.authenticate(_header(headers, "authorization"))
+        auth = await self._authenticate(_header(headers, "authorization"))
         timing.mark("jwt")
         request = parse_request(
             method,
@@ -519,6 +542,15 @@ async def _send_response(send: Send, response: Response, *, head: bool) -> None:
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+
+def _remote_key_set(settings: Settings, authenticator: Authenticator) -> RemoteKeySet | None:
+    """jwt-secret as a JWKS URL: the key set fetched from it, feeding the authenticator."""
+    if not authenticator.remote_keys or settings.jwt_secret is None:
+        return None
+    from pgrest_server.jwks import RemoteKeySet
+
+    return RemoteKeySet(settings.jwt_secret, on_change=authenticator.replace_keys)
 
 
 def create_app(
