@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgrest_core.ast import MediaType
 from pgrest_core.openapi import (
     DEFAULT_DESCRIPTION,
     DEFAULT_TITLE,
@@ -39,7 +40,8 @@ from pgrest_core.schema.model import Column, Routine, RoutineParam, SchemaCache,
 
 JsonObject = dict[str, Any]
 
-OPENAPI31_MEDIA_TYPE = "application/openapi+json;version=3.1"
+OPENAPI31_CONTENT_TYPE = "application/openapi+json; version=3.1; charset=utf-8"
+_VERSIONS = ("2.0", "3.1")
 
 _JSON = "application/json"
 _OBJECT = "application/vnd.pgrst.object+json"
@@ -57,6 +59,19 @@ _STRINGS = (
     "numrange", "tsrange", "tstzrange", "daterange", "point", "line", "lseg", "box", "path",
     "polygon", "circle", "oid", "regclass", "regproc", "regtype",
 )  # fmt: skip
+
+
+def openapi_version(accept: tuple[MediaType, ...], default: str) -> str:
+    """Which document the root answers: `application/openapi+json;version=3.1` (or 2.0) as the
+    first acceptable media type asks, else the configured default (openapi-default-version)."""
+    for media in accept:
+        if media.q <= 0:
+            continue
+        if media.essence == "application/openapi+json" and media.param("version") in _VERSIONS:
+            return str(media.param("version"))
+        if media.essence in ("application/openapi+json", "application/json", "*/*"):
+            return default
+    return default
 
 
 def json_schema_for(type_name: str) -> JsonObject:
@@ -463,4 +478,4 @@ def _parameters(tables: list[Table], schemas: tuple[str, ...]) -> JsonObject:
     return parameters
 
 
-__all__ = ["OPENAPI31_MEDIA_TYPE", "json_schema_for", "openapi31_document"]
+__all__ = ["OPENAPI31_CONTENT_TYPE", "json_schema_for", "openapi31_document", "openapi_version"]

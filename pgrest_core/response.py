@@ -212,3 +212,8 @@ def respond_mutation(recipe: ResponseRecipe, row: ResultRow) -> Response:
         headers.append(("Content-Type", recipe.content_type))
     body = (row.body or "").encode() if recipe.with_body else b""
     return _with_gucs(Response(_mutation_status(recipe, row), tuple(headers), body), row)
+
+
+def with_response_gucs(response: Response, headers: str | None, status: str | None) -> Response:
+    """`response.headers`/`response.status` read apart from a result row (streamed reads)."""
+    return _with_gucs(response, ResultRow(None, 0, None, response_headers=headers, response_status=status))

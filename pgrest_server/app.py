@@ -20,9 +20,9 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgrest_core.ast import RootTarget
 from pgrest_core.errors import InternalError, JwtError, PgrstError
@@ -38,13 +38,18 @@ from pgrest_core.openapi import (
     visible_from_body,
     with_openapi_content_type,
 )
+from pgrest_core.openapi3 import OPENAPI31_CONTENT_TYPE, openapi31_document, openapi_version
 from pgrest_core.pipeline import Options, prepare, respond
 from pgrest_core.plan.options import options_response
 from pgrest_core.prepared import Prepared, Response, ResponseRecipe
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
+from pgrest_core.stream import prepare_stream
 from pgrest_server.cors import cors_headers, cors_preflight
+from pgrest_server.docs import ApiDocs
+from pgrest_server.http import Receive, Scope, Send
 from pgrest_server.http import header as _header
+from pgrest_server.streaming import StreamedResponse, send_streamed, start_stream
 
 if TYPE_CHECKING:
     from pgrest_core.ast import ApiRequest
@@ -53,12 +58,10 @@ if TYPE_CHECKING:
     from pgrest_core.runner.execute import Runner, Transaction
     from pgrest_server.jwks import RemoteKeySet
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("pgrest")
+
+AnyResponse = TypeVar("AnyResponse", bound=Response | StreamedResponse)
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 _LOG_LEVELS = {
@@ -134,6 +137,7 @@ class PgrestApp:
         self.schema_cache: SchemaCache | None = schema_cache
         self.authenticator: Authenticator = Authenticator.from_settings(settings)
         self.jwks = _remote_key_set(settings, self.authenticator)
+        self.docs = ApiDocs(settings.openapi_docs_path) if settings.openapi_docs_path else None
         self.options = Options(
             schemas=tuple(settings.db_schemas),
             max_rows=settings.db_max_rows,
@@ -312,22 +316,37 @@ class PgrestApp:
         path = _request_path(scope)
         headers = [(_decode(name).lower(), _decode(value)) for name, value in scope.get("headers", ())]
         body = await _read_body(receive)
-        allowed_origins = self.settings.server_cors_allowed_origins
-        response = cors_preflight(method, headers, allowed_origins)
-        if response is None:
-            try:
-                response = await self.handle(method, path, scope, headers, body)
-            except PgrstError as error:
-                response = error_response(error, verbose=self._verbose_errors)
-            except Exception:
-                log.exception("unexpected error handling %s %s", method, path)
-                response = error_response(internal_error(), verbose=self._verbose_errors)
-            response = _with_headers(response, cors_headers(headers, allowed_origins))
+        response = await self._answer(method, path, scope, headers, body)
         response = _with_headers(response, self._trace_header(headers))
-        await _send_response(send, response, head=method == "HEAD")
+        if isinstance(response, StreamedResponse):
+            await send_streamed(send, response, head=method == "HEAD")
+        else:
+            await _send_response(send, response, head=method == "HEAD")
         if self._log_requests:
             elapsed = (time.perf_counter() - started) * 1000
             print(f"{method} {path} {response.status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
+
+    async def _answer(
+        self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
+    ) -> Response | StreamedResponse:
+        """A CORS preflight, the docs page, or the API's answer (errors included), with CORS headers."""
+        allowed_origins = self.settings.server_cors_allowed_origins
+        preflight = cors_preflight(method, headers, allowed_origins)
+        if preflight is not None:
+            return preflight
+        if self.docs is not None and method in ("GET", "HEAD"):
+            page = self.docs.answer(path, root_url=str(scope.get("root_path") or "") + "/")
+            if page is not None:
+                return page
+        response: Response | StreamedResponse
+        try:
+            response = await self.handle(method, path, scope, headers, body)
+        except PgrstError as error:
+            response = error_response(error, verbose=self._verbose_errors)
+        except Exception:
+            log.exception("unexpected error handling %s %s", method, path)
+            response = error_response(internal_error(), verbose=self._verbose_errors)
+        return _with_headers(response, cors_headers(headers, allowed_origins))
 
     def _trace_header(self, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """server-trace-header: the request's value echoed back, for tracing across proxies."""
@@ -337,7 +356,7 @@ class PgrestApp:
 
     async def handle(
         self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
-    ) -> Response:
+    ) -> Response | StreamedResponse:
         """The pipeline for one request; raises PgrstError for every client-visible failure."""
         from pgrest_core.request.api_request import parse_request
 
@@ -364,6 +383,12 @@ class PgrestApp:
             response = options_response(request, self.schema_cache, self.options.schemas)
             timing.mark("response")
             return self._timed(response, timing)
+        if self.settings.server_stream_responses:
+            streamed = prepare_stream(request, self.schema_cache, self.options)
+            if streamed is not None:
+                transaction = self._transaction(request, path, auth, True)
+                runner = self._require_runner()
+                return await start_stream(runner, streamed, transaction, authenticated=auth.authenticated)
         prepared = prepare(request, self.schema_cache, self.options)
         timing.mark("plan")
         # Writes build their response before COMMIT: a response that fails rolls them back.
@@ -405,6 +430,7 @@ class PgrestApp:
             transaction = replace(transaction, pre_request=None, commit=False)
             row = await self._require_runner().run(query, transaction, authenticated=auth.authenticated)
             visible = visible_from_body(row.body)
+        version = openapi_version(request.accept, settings.openapi_default_version)
         options = OpenApiOptions(
             schema=schema,
             server_host=settings.server_host,
@@ -412,10 +438,15 @@ class PgrestApp:
             proxy_uri=settings.openapi_server_proxy_uri,
             security_active=settings.openapi_security_active,
         )
-        headers: tuple[tuple[str, str], ...] = (("Content-Type", OPENAPI_CONTENT_TYPE),)
+        if version == "3.1":
+            document = openapi31_document(cache, options, visible)
+            content_type = OPENAPI31_CONTENT_TYPE
+        else:
+            document, content_type = openapi_document(cache, options, visible), OPENAPI_CONTENT_TYPE
+        headers: tuple[tuple[str, str], ...] = (("Content-Type", content_type),)
         if len(settings.db_schemas) > 1:
             headers += (("Content-Profile", schema),)
-        return Response(200, headers, render_openapi(openapi_document(cache, options, visible)))
+        return Response(200, headers, render_openapi(document))
 
     def _timed(self, response: Response, timing: ServerTiming) -> Response:
         if self.settings.server_timing_enabled:
@@ -467,10 +498,10 @@ def _with_tx_preference(response: Response, request: ApiRequest, settings: Setti
     return Response(response.status, (*headers, ("Preference-Applied", applied)), response.body)
 
 
-def _with_headers(response: Response, extra: tuple[tuple[str, str], ...]) -> Response:
+def _with_headers(response: AnyResponse, extra: tuple[tuple[str, str], ...]) -> AnyResponse:
     if not extra:
         return response
-    return Response(response.status, (*response.headers, *extra), response.body)
+    return replace(response, headers=(*response.headers, *extra))
 
 
 def _configure_logging(level: str) -> None:
