@@ -25,7 +25,7 @@ from pgrest_core.fragment import Fragment
 from pgrest_core.runner.errors import from_exception
 from pgrest_core.runner.execute import Connection, Runner, Transaction, begin_statement
 
-BATCH_ROWS = 1000
+BATCH_ROWS = 2000
 _GUCS = (
     "SELECT nullif(current_setting('response.headers', true), ''), "
     "nullif(current_setting('response.status', true), '')"
