@@ -214,6 +214,21 @@ class TempPostgres:
             )
         shutil.rmtree(root, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server but keep its data (`resume` starts it again on the same port)."""
+        if self.root is None:
+            raise RuntimeError("TempPostgres is not running")
+        self._run_as_server([self._bin("pg_ctl"), "-D", str(self.root / "data"), "stop", "-m", "fast", "-w"])
+
+    def resume(self) -> None:
+        if self.root is None:
+            raise RuntimeError("TempPostgres was stopped for good")
+        log_file = self.root / "postgres.log"
+        self._run_as_server(
+            [self._bin("pg_ctl"), "-D", str(self.root / "data"), "-l", str(log_file), "-o", f"-p {self.port}",
+             "-w", "-t", "60", "start"]
+        )  # fmt: skip
+
     def start_standby(self) -> TempPostgres:
         """A streaming replica of this (running) server: `pg_basebackup -R` into a new cluster
         on its own port, started and accepting read-only connections. Stop it on its own."""
