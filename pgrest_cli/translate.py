@@ -111,10 +111,11 @@ def translate(
     pretty: bool,
     aggregates: bool,
 ) -> None:
-    """Print the SQL and parameters for REQUEST, e.g. "GET /people?age=gt.18".
+    """Print the SQL statement and parameters REQUEST compiles to.
 
-    Without a schema, requests on one table translate for any table name; embeds and
-    functions need one (--schema-sql, --schema-file, --db-uri or --demo).
+    REQUEST is a request line, e.g. "GET /people?age=gt.18". Without a schema, requests on one
+    table translate for any table name; embeds and functions need one (--schema-sql,
+    --schema-file, --db-uri or --demo).
     """
     if no_schema and (demo or schema_file or db_uri):
         raise click.UsageError("--no-schema contradicts the schema given")
