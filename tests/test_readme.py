@@ -166,6 +166,15 @@ def test_the_parser_finds_blocks_and_commands() -> None:
     ]
 
 
+def test_normalise_touches_only_what_varies() -> None:
+    actual = "HTTP/1.1 200 OK\r\ndate: Sat, 05 Dec 2026 04:12:20 GMT\r\nat http://127.0.0.1:41234/ \n-- parse: 0.14 ms"
+    expected = "HTTP/1.1 200 OK\ndate: Mon, 01 Jan 2024 00:00:00 GMT\nat http://127.0.0.1:3000/\n-- parse: 9.99 ms"
+    assert normalise(actual, "41234") == normalise(expected)
+    assert normalise("[1, 2]") != normalise("[1,2]")
+    assert normalise("HTTP/1.1 200 OK") != normalise("HTTP/1.1 201 Created")
+    assert normalise("port 41234") == "port 41234"  # only the server's address is rewritten
+
+
 def test_the_design_cards_example_is_in_the_readme_and_works() -> None:
     """`pgrest translate "GET /people?age=gt.18"` verbatim, through the installed console script."""
     assert f"$ {DESIGN_CARD_EXAMPLE}\n" in README.read_text(encoding="utf-8")
