@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from pgrest_core.ast import ApiRequest
     from pgrest_core.auth import Authenticator, AuthResult
-    from pgrest_core.plan.types import Prepared, Response, ResultRow
+    from pgrest_core.prepared import Prepared, Response, ResultRow
     from pgrest_core.runner.execute import Transaction
     from pgrest_core.schema.model import SchemaCache
 
@@ -315,9 +315,9 @@ async def _explain(
     conn: psycopg.AsyncConnection[Any], prepared: Prepared, transaction: Transaction, authenticated: bool
 ) -> tuple[str, ...]:
     """EXPLAIN ANALYZE of the main statement, as the request's role, in a transaction rolled back."""
+    from pgrest_core.fragment import sql
     from pgrest_core.runner.errors import from_exception
     from pgrest_core.runner.execute import begin_statement
-    from pgrest_core.sql.fragment import sql
 
     statement = sql("EXPLAIN (ANALYZE, BUFFERS) ") + prepared.statement
     try:
