@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
 from dataclasses import replace
@@ -43,8 +42,10 @@ from pgrest_core.plan.options import options_response
 from pgrest_core.plan.types import Prepared, Response, ResponseRecipe
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
+from pgrest_server.access_log import log_request
 from pgrest_server.cors import cors_headers, cors_preflight
 from pgrest_server.http import header as _header
+from pgrest_server.limits import ClientDisconnected, check_request_head, read_body
 
 if TYPE_CHECKING:
     from pgrest_core.ast import ApiRequest
@@ -60,13 +61,6 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("pgrest")
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-_LOG_LEVELS = {
-    "crit": logging.CRITICAL,
-    "error": logging.ERROR,
-    "warn": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
 _RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
 
 
@@ -143,8 +137,6 @@ class PgrestApp:
         self.reload_signal = reload_signal
         self._background: list[asyncio.Task[None]] = []
         self._verbose_errors = settings.client_error_verbosity == "verbose"
-        self._log_requests = _LOG_LEVELS.get(str(settings.log_level), logging.ERROR) < logging.CRITICAL
-        _configure_logging(settings.log_level)
 
     # -- ASGI entry point ----------------------------------------------------------------------
 
@@ -284,27 +276,45 @@ class PgrestApp:
     # -- requests ------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
         method = str(scope["method"]).upper()
         path = _request_path(scope)
         headers = [(_decode(name).lower(), _decode(value)) for name, value in scope.get("headers", ())]
-        body = await _read_body(receive)
-        allowed_origins = self.settings.server_cors_allowed_origins
-        response = cors_preflight(method, headers, allowed_origins)
-        if response is None:
-            try:
-                response = await self.handle(method, path, scope, headers, body)
-            except PgrstError as error:
-                response = error_response(error, verbose=self._verbose_errors)
-            except Exception:
-                log.exception("unexpected error handling %s %s", method, path)
-                response = error_response(internal_error(), verbose=self._verbose_errors)
-            response = _with_headers(response, cors_headers(headers, allowed_origins))
+        try:
+            response = await self._answer(method, path, scope, headers, receive)
+        except ClientDisconnected:
+            return  # nobody to answer, and the request was never run
         response = _with_headers(response, self._trace_header(headers))
         await _send_response(send, response, head=method == "HEAD")
-        if self._log_requests:
-            elapsed = (time.perf_counter() - started) * 1000
-            print(f"{method} {path} {response.status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
+        size = _body_size(response, method)
+        log_request(scope, headers, response.status, size, lambda: self._log_user(headers))
+
+    async def _answer(
+        self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], receive: Receive
+    ) -> Response:
+        """The response to one request: size limits first, then CORS preflight or the pipeline."""
+        allowed_origins = self.settings.server_cors_allowed_origins
+        try:
+            check_request_head(scope, headers)  # 414 / 431 before any other work
+            preflight = cors_preflight(method, headers, allowed_origins)
+            if preflight is not None:
+                return preflight
+            body = await read_body(receive, headers, self.settings.server_max_body_size)
+            response = await self.handle(method, path, scope, headers, body)
+        except PgrstError as error:
+            response = error_response(error, verbose=self._verbose_errors)
+        except ClientDisconnected:
+            raise
+        except Exception:
+            log.exception("unexpected error handling %s %s", method, path)
+            response = error_response(internal_error(), verbose=self._verbose_errors)
+        return _with_headers(response, cors_headers(headers, allowed_origins))
+
+    def _log_user(self, headers: list[tuple[str, str]]) -> str | None:
+        """The role a request ran as, for the access log (only computed when it is logged)."""
+        try:
+            return self.authenticator.authenticate(_header(headers, "authorization")).role
+        except PgrstError:
+            return None
 
     def _trace_header(self, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """server-trace-header: the request's value echoed back, for tracing across proxies."""
@@ -450,16 +460,6 @@ def _with_headers(response: Response, extra: tuple[tuple[str, str], ...]) -> Res
     return Response(response.status, (*response.headers, *extra), response.body)
 
 
-def _configure_logging(level: str) -> None:
-    """Route the `pgrest` logger to stderr once, at the configured level."""
-    log.setLevel(_LOG_LEVELS.get(str(level), logging.ERROR))
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-
-
 def _claims(auth: AuthResult) -> Mapping[str, object]:
     """The claims for `request.jwt.claims`; an anonymous request shows just its role."""
     if not auth.authenticated and not auth.claims:
@@ -499,16 +499,11 @@ def _raw_request_path(scope: Scope, decoded: str) -> str:
     return path
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def _body_size(response: Response, method: str) -> int | None:
+    """The body size for the access log: `-` when no body was sent."""
+    if method == "HEAD" or not response.body:
+        return None
+    return len(response.body)
 
 
 async def _send_response(send: Send, response: Response, *, head: bool) -> None:
