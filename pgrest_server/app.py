@@ -100,19 +100,26 @@ def _decode(raw: bytes) -> str:
 
 
 class ServerTiming:
-    """Durations of the request's phases, for the `Server-Timing` header."""
+    """Durations of the request's phases, for the `Server-Timing` header.
+
+    Every successful response names all of PostgREST's phases, in its order; a phase a
+    request does not go through (OPTIONS runs no transaction) counts as 0.0. Error responses
+    carry no Server-Timing, as in PostgREST.
+    """
+
+    PHASES = ("jwt", "parse", "plan", "transaction", "response")
 
     def __init__(self) -> None:
-        self.phases: list[tuple[str, float]] = []
+        self.durations: dict[str, float] = {}
         self._started = time.perf_counter()
 
     def mark(self, phase: str) -> None:
         now = time.perf_counter()
-        self.phases.append((phase, (now - self._started) * 1000))
+        self.durations[phase] = self.durations.get(phase, 0.0) + (now - self._started) * 1000
         self._started = now
 
     def header(self) -> str:
-        return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.phases)
+        return ", ".join(f"{name};dur={self.durations.get(name, 0.0):.1f}" for name in self.PHASES)
 
 
 class PgrestApp:
@@ -317,10 +324,15 @@ class PgrestApp:
             return None
 
     def _trace_header(self, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        """server-trace-header: the request's value echoed back, for tracing across proxies."""
+        """server-trace-header: the request's value echoed back, for tracing across proxies.
+
+        On every response, preflights and errors included; empty when the request has none
+        (PostgREST does the same).
+        """
         name = self.settings.server_trace_header
-        value = _header(headers, name.lower()) if name else None
-        return ((name, value),) if name and value is not None else ()
+        if not name:
+            return ()
+        return ((name, _header(headers, name.lower()) or ""),)
 
     async def handle(
         self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
@@ -345,7 +357,9 @@ class PgrestApp:
         root_spec = False  # db-root-spec answered `GET /` as application/openapi+json
         if isinstance(request.target, RootTarget) and request.method in ("GET", "HEAD"):
             if not self.settings.db_root_spec:
-                return self._timed(await self._openapi(request, path, auth, self.schema_cache), timing)
+                response = await self._openapi(request, path, auth, self.schema_cache, timing)
+                timing.mark("response")
+                return self._timed(response, timing)
             request, root_spec = root_spec_call(request, self.settings.db_root_spec)
         if request.method == "OPTIONS":  # answered from the schema cache, no transaction
             response = options_response(request, self.schema_cache, self.options.schemas)
@@ -373,7 +387,12 @@ class PgrestApp:
         return self._timed(response, timing)
 
     async def _openapi(
-        self, request: ApiRequest, path: str, auth: AuthResult, cache: SchemaCache
+        self,
+        request: ApiRequest,
+        path: str,
+        auth: AuthResult,
+        cache: SchemaCache,
+        timing: ServerTiming | None = None,
     ) -> Response:
         """`GET /`: the OpenAPI document of the requested schema (see openapi.py).
 
@@ -390,8 +409,12 @@ class PgrestApp:
             query = Prepared(privileges_statement(schema), ResponseRecipe(JSON_CONTENT_TYPE, "json"))
             transaction = self._transaction(request, path, auth, True)
             transaction = replace(transaction, pre_request=None, commit=False)
+            if timing is not None:
+                timing.mark("plan")
             row = await self._require_runner().run(query, transaction, authenticated=auth.authenticated)
             visible = visible_from_body(row.body)
+            if timing is not None:
+                timing.mark("transaction")
         options = OpenApiOptions(
             schema=schema,
             server_host=settings.server_host,

@@ -34,6 +34,7 @@ grant usage on schema api to hard_anon;
 create table api.notes (id serial primary key, body text);
 grant select, insert on api.notes to hard_anon;
 grant usage on all sequences in schema api to hard_anon;
+create function api.add(a int, b int) returns int language sql as 'select a + b';
 """
 
 
@@ -324,3 +325,102 @@ def test_creating_and_using_the_app_configures_no_logging(
     assert response.status_code == 404
     assert [(list(lg.handlers), lg.level, lg.propagate) for lg in loggers] == before
     assert capsys.readouterr() == ("", "")
+
+
+# -- CORS and Server-Timing, as PostgREST 16 answers them ----------------------------------------
+
+PREFLIGHT = {"Origin": "http://app.example", "Access-Control-Request-Method": "POST"}
+
+
+def test_preflight_with_custom_request_headers_allows_each_of_them(settings: Settings) -> None:
+    response = request(
+        replace(settings, server_timing_enabled=True), "OPTIONS", "/notes",
+        headers={**PREFLIGHT, "Access-Control-Request-Headers": "X-App-Id, content-type,Prefer"},
+    )
+    assert (response.status_code, response.content) == (200, b"")
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
+    assert response.headers["access-control-allow-headers"] == (
+        "Authorization, X-App-Id, content-type, Prefer, Accept, Accept-Language, Content-Language"
+    )
+    assert response.headers["access-control-allow-methods"] == "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD"
+    assert response.headers["access-control-max-age"] == "86400"
+    # Answered by the CORS layer before the API: no timing, no API headers.
+    assert "server-timing" not in response.headers
+    assert "allow" not in response.headers
+
+
+def test_preflight_from_an_allowed_origin_echoes_it_with_credentials(settings: Settings) -> None:
+    configured = replace(settings, server_cors_allowed_origins=("http://app.example", "http://other.example"))
+    response = request(configured, "OPTIONS", "/notes", headers=PREFLIGHT)
+    assert response.headers["access-control-allow-origin"] == "http://app.example"
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+
+def test_a_failed_preflight_falls_through_to_the_api(settings: Settings) -> None:
+    """An origin not allowed, or a method not listed: the API answers OPTIONS, without CORS."""
+    configured = replace(settings, server_cors_allowed_origins=("http://good.example",))
+    for config, headers in (
+        (configured, PREFLIGHT),
+        (settings, {"Origin": "http://app.example", "Access-Control-Request-Method": "TRACE"}),
+    ):
+        response = request(config, "OPTIONS", "/notes", headers=headers)
+        assert response.status_code == 200
+        assert "access-control-allow-methods" not in response.headers
+        assert "GET" in response.headers["allow"]
+
+
+def test_actual_responses_expose_headers_errors_included(settings: Settings) -> None:
+    for path, status in (("/notes", 200), ("/nowhere", 404)):
+        response = request(settings, "GET", path, headers={"Origin": "http://app.example"})
+        assert response.status_code == status
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["access-control-expose-headers"] == (
+            "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, "
+            "Transfer-Encoding, Range-Unit"
+        )
+
+
+PHASES = ["jwt", "parse", "plan", "transaction", "response"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/notes", 200),
+        ("GET", "/", 200),
+        ("OPTIONS", "/notes", 200),
+        ("OPTIONS", "/", 200),
+        ("POST", "/rpc/add", 200),
+        ("GET", "/rpc/add?a=1&b=2", 200),
+    ],
+)
+def test_server_timing_names_every_phase_on_each_success(
+    settings: Settings, method: str, path: str, status: int
+) -> None:
+    """Before: the root (GET /) and OPTIONS answers named only some of the phases."""
+    body = {"json": {"a": 1, "b": 2}} if method == "POST" else {}
+    response = request(replace(settings, server_timing_enabled=True), method, path, **body)
+    assert response.status_code == status
+    parts = [part.split(";") for part in response.headers["server-timing"].split(", ")]
+    assert [name for name, _ in parts] == PHASES
+    assert all(re.fullmatch(r"dur=\d+\.\d", duration) for _, duration in parts)
+
+
+@pytest.mark.parametrize(("path", "status"), [("/nowhere", 404), ("/notes?id=eq.x", 400), ("/rpc/nope", 404)])
+def test_error_responses_carry_no_server_timing(settings: Settings, path: str, status: int) -> None:
+    response = request(replace(settings, server_timing_enabled=True), "GET", path)
+    assert response.status_code == status
+    assert "server-timing" not in response.headers
+
+
+def test_server_timing_is_off_by_default(settings: Settings) -> None:
+    assert "server-timing" not in request(settings, "GET", "/notes").headers
+
+
+def test_trace_header_is_echoed_on_every_response_empty_when_absent(settings: Settings) -> None:
+    traced = replace(settings, server_trace_header="X-Request-Id")
+    assert request(traced, "GET", "/notes", headers={"X-Request-Id": "r1"}).headers["x-request-id"] == "r1"
+    assert request(traced, "GET", "/nowhere").headers["x-request-id"] == ""
+    preflight = request(traced, "OPTIONS", "/notes", headers={**PREFLIGHT, "X-Request-Id": "r2"})
+    assert preflight.headers["x-request-id"] == "r2"
