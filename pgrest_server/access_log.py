@@ -10,7 +10,8 @@ requests PostgREST 16 logs: `crit` none, `error` those answered 5xx, `warn` 4xx 
 `info` and `debug` every request.
 
 `configure_logging(log_level)` is what `pgrest serve` calls: access lines go to stdout and the
-server's diagnostics (`pgrest` logger) to stderr, as PostgREST does. A host application that
+server's diagnostics (`pgrest` logger: startup, schema cache, connection recovery, errors) to
+stderr at every level, as PostgREST does. A host application that
 mounts the app configures `logging` itself.
 """
 
@@ -118,7 +119,9 @@ def configure_logging(log_level: str) -> None:
     level = LOG_LEVELS.get(log_level, logging.ERROR)
     server = logging.getLogger("pgrest")
     _replace_handler(server, logging.StreamHandler(sys.stderr), "%(asctime)s: %(message)s")
-    server.setLevel(level)
+    # PostgREST prints its startup and connection-recovery messages at every level, even
+    # `crit`; log-level filters requests. Only `debug` adds the development messages.
+    server.setLevel(logging.DEBUG if level == logging.DEBUG else logging.INFO)
     server.propagate = False
     _replace_handler(access_log, logging.StreamHandler(sys.stdout), "%(message)s")
     access_log.setLevel(level)

@@ -50,3 +50,9 @@ def test_configure_logging_is_idempotent_and_sets_the_level() -> None:
     access = logging.getLogger(ACCESS_LOGGER)
     assert len(access.handlers) == 1 and len(logging.getLogger("pgrest").handlers) == 1
     assert access.level == logging.ERROR and not access.propagate
+    # Diagnostics (startup, schema cache, recovery) are printed at every level, as PostgREST's.
+    assert logging.getLogger("pgrest").level == logging.INFO
+    configure_logging("crit")
+    assert logging.getLogger("pgrest").level == logging.INFO
+    configure_logging("debug")
+    assert logging.getLogger("pgrest").level == logging.DEBUG
