@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -183,3 +184,41 @@ def test_the_demo_exits_0_on_sigterm_and_stops_its_database() -> None:
             process.communicate()
     assert results[0][0] == 200
     assert process.returncode == 0, stderr
+
+
+def test_a_100_mib_post_is_refused_promptly_and_the_server_stays_healthy(
+    pg: TempPostgres, tmp_path: Path
+) -> None:
+    """Issue 8 item 2: before, 80-100 MiB bodies were never answered, a session stayed in
+    ClientRead holding a pool connection, and the server then ignored SIGTERM."""
+    import http.client
+
+    uri = pg.create_database("serve_big_body", sql_text="create table notes (id int, body text);")
+    port = _free_port()
+    config = tmp_path / "serve.conf"
+    config.write_text(
+        f'db-uri = "{uri}"\nserver-host = "127.0.0.1"\nserver-port = {port}\n'
+        'db-schemas = "public"\ndb-anon-role = "postgres"\ndb-pool = 1\n'
+    )
+    process = _start(["--config", str(config)], port)
+    try:
+        body = b'{"id": 1, "body": "' + b"x" * (100 * 1024 * 1024) + b'"}'
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("POST", "/notes", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            status, error = response.status, json.loads(response.read())
+        finally:
+            connection.close()
+        results: list[tuple[int, bytes]] = []
+        _fetch(f"http://127.0.0.1:{port}/notes", results)  # the only pool connection is free
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        pg.drop_database("serve_big_body")
+    assert (status, error["code"]) == (413, "PGRSTX13")
+    assert results == [(200, b"[]")]
+    assert process.returncode == 0
