@@ -65,7 +65,8 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[PgrestApp, httpx.As
 def request(settings: Settings, method: str, path: str, **kwargs: Any) -> httpx.Response:
     async def main() -> httpx.Response:
         async with serving(settings) as (_, client):
-            return await client.request(method, path, **kwargs)
+            # Bounded: a request that hangs (as 80 MiB bodies once did) fails the test instead.
+            return await asyncio.wait_for(client.request(method, path, **kwargs), timeout=60)
 
     return asyncio.run(main())
 
