@@ -53,7 +53,7 @@ def worker_app() -> PgrestApp:
 def _supervisor_class() -> Any:
     from uvicorn.supervisors.multiprocess import Multiprocess
 
-    class Supervisor(Multiprocess):  # type: ignore[misc]
+    class Supervisor(Multiprocess):
         """uvicorn's supervisor, passing SIGUSR1 (schema-cache reload) on to every worker."""
 
         def handle_usr1(self) -> None:
