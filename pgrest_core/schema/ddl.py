@@ -1,0 +1,288 @@
+"""A schema cache from DDL text (CREATE TABLE/VIEW/FUNCTION …), without a database.
+
+`schema_from_ddl(texts, schemas)` reads SQL scripts (a schema dump, or migrations in order),
+builds the same raw catalog document the live introspection reads (`introspect_sql`), and hands
+it to the one pure derivation, `pgrest_core.schema.derive.build_schema_cache`: relationships,
+junctions, view tracing, computed fields and relationships are derived exactly as for a live
+database. `read_ddl` also returns the warnings (statements that could not be understood).
+
+Understood: CREATE SCHEMA; CREATE TABLE (columns, types, DEFAULT, NOT NULL, identity, serial,
+generated columns, PRIMARY KEY, UNIQUE, REFERENCES/FOREIGN KEY inline or table-level, composite
+too, INHERITS, PARTITION BY / PARTITION OF); ALTER TABLE ADD CONSTRAINT / ADD COLUMN / ALTER
+COLUMN SET|DROP DEFAULT, SET|DROP NOT NULL; CREATE [MATERIALIZED] VIEW over tables and views
+(each column traced to the column it shows; auto-updatability); CREATE FOREIGN TABLE; CREATE
+FUNCTION (arguments with modes, names, defaults, VARIADIC; RETURNS scalar, SETOF, TABLE(…), a
+row type, OUT parameters; volatility; ROWS); CREATE TYPE … AS ENUM / AS (…); CREATE DOMAIN;
+COMMENT ON SCHEMA/TABLE/VIEW/COLUMN/FUNCTION; SET search_path; DROP TABLE/VIEW/FUNCTION.
+Everything else (GRANT, INSERT, CREATE INDEX, DO blocks, …) does not change the cache and is
+skipped silently; a statement of the kinds above that cannot be parsed is skipped with a warning.
+
+What differs from introspecting the same DDL loaded into PostgreSQL (tests/integration/
+test_ddl_differential.py checks everything else is equal):
+
+* insertable/updatable/deletable of views: the DDL reader applies PostgreSQL's rules for
+  automatically updatable views, but ignores INSTEAD OF triggers and rules (a view made writable
+  by a trigger reads as read-only); foreign tables read as read-only.
+* view columns computed by an expression (not a plain column or a cast): their type would need
+  PostgreSQL's type inference; the reader gives `text` for string literals and concatenations,
+  `integer`/`numeric`/`boolean` for such literals, and otherwise the type `unknown`.
+* DEFAULT expressions are printed the way pg_get_expr prints the common ones (literals with
+  their cast, function calls, nextval of identity and serial sequences); other expressions keep
+  sqlglot's formatting, which is equivalent SQL but may differ in spelling.
+* types from extensions (citext, ltree, PostGIS …) are unknown to the reader: they keep the
+  name and schema the DDL wrote.
+* media type handlers (aggregates) and data representations (casts) are not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pgrest_core.schema import ddl_statements
+from pgrest_core.schema.ddl_objects import (
+    ALL_EVENTS,
+    ColumnDef,
+    ConstraintDef,
+    DdlError,
+    DdlWarning,
+    FunctionDef,
+    Reader,
+    RelationDef,
+    ResolvedType,
+    TypeDef,
+)
+from pgrest_core.schema.ddl_split import split_script
+from pgrest_core.schema.derive import build_schema_cache
+from pgrest_core.schema.model import SchemaCache
+
+
+@dataclass(frozen=True, slots=True)
+class DdlSchema:
+    """The cache read from DDL and the statements the reader skipped."""
+
+    cache: SchemaCache
+    warnings: tuple[DdlWarning, ...]
+
+
+# -- public entry points ----------------------------------------------------------------------
+
+
+def read_ddl(
+    texts: Iterable[str], schemas: Sequence[str], search_path: Sequence[str] | None = None
+) -> DdlSchema:
+    """The schema cache of the DDL `texts` (scripts applied in order) and the reader's warnings.
+
+    `schemas` are the exposed schemas (the first is the default). `search_path` is the one the
+    scripts run with (for unqualified names; `SET search_path` in a script changes it), by
+    default `schemas` then `public`.
+    """
+    path = list(search_path) if search_path is not None else [*schemas, "public"]
+    reader = Reader(schemas, path)
+    for text in texts:
+        script = split_script(text)
+        for meta in script.meta_commands:
+            reader.warn(meta.line, meta.text, "psql meta-command ignored")
+        for statement in script.statements:
+            ddl_statements.apply(reader, statement.text, statement.line)
+    return DdlSchema(build_schema_cache(catalog_document(reader), schemas), tuple(reader.warnings))
+
+
+def schema_from_ddl(
+    texts: Iterable[str], schemas: Sequence[str], search_path: Sequence[str] | None = None
+) -> SchemaCache:
+    """The schema cache of the DDL `texts`, e.g. `schema_from_ddl([sql], ["api"])`."""
+    return read_ddl(texts, schemas, search_path).cache
+
+
+def ddl_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The .sql files named: a file as is, a folder's *.sql files in sorted order (migrations)."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.sql") if p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def read_ddl_files(
+    paths: Iterable[str | Path], schemas: Sequence[str], search_path: Sequence[str] | None = None
+) -> DdlSchema:
+    """`read_ddl` over files and folders (see `ddl_files`); the one helper here that reads files."""
+    texts = [path.read_text(encoding="utf-8") for path in ddl_files(paths)]
+    return read_ddl(texts, schemas, search_path)
+
+
+# -- the catalog document ---------------------------------------------------------------------
+
+
+def _typname(reader: Reader, resolved: ResolvedType) -> tuple[str, str]:
+    """(schema, typname) of a type as pg_type stores it (arrays are `_elem`)."""
+    written = resolved.written
+    if resolved.user is not None:
+        schema, name = resolved.user.schema, resolved.user.name
+    elif written.builtin:
+        schema, name = "pg_catalog", written.name
+    else:
+        schema, name = written.schema or reader.creation_schema(), written.name
+    return schema, ("_" + name if resolved.array else name)
+
+
+def _column_document(reader: Reader, rel: RelationDef, num: int, col: ColumnDef) -> dict[str, Any]:
+    if rel.schema not in reader.exposed:
+        return {"num": num, "name": col.name}
+    resolved = col.type
+    domain = resolved.user if resolved is not None and not resolved.array else None
+    domain = domain if domain is not None and domain.kind == "d" else None
+    typed = domain.base if domain is not None and domain.base is not None else resolved
+    enum_type = typed.user if typed is not None and not typed.array else None
+    max_length = typed.written.max_length if typed is not None and typed.user is None else None
+    return {
+        "num": num,
+        "name": col.name,
+        "type": reader.display(resolved) if resolved is not None else "unknown",
+        "nominal_type": reader.display(domain.base) if domain is not None and domain.base else None,
+        "nullable": not (col.not_null or (domain is not None and domain.not_null)),
+        "default": None if col.generated and col.default is None else _column_default(col, domain),
+        "max_length": max_length,
+        "enum_values": list(enum_type.labels) if enum_type is not None and enum_type.kind == "e" else [],
+        "description": col.description,
+        "generated": col.generated,
+    }
+
+
+def _column_default(col: ColumnDef, domain: TypeDef | None) -> str | None:
+    if col.default is not None:
+        return col.default
+    return domain.default if domain is not None else None
+
+
+def _relation_document(reader: Reader, rel: RelationDef) -> dict[str, Any]:
+    return {
+        "oid": rel.oid,
+        "schema": rel.schema,
+        "name": rel.name,
+        "kind": rel.kind,
+        "exposed": rel.schema in reader.exposed,
+        "description": rel.description,
+        "updatable_events": ALL_EVENTS if rel.kind in ("r", "p") else rel.events,
+        "columns": [_column_document(reader, rel, num, col) for num, col in enumerate(rel.columns, 1)],
+    }
+
+
+def _constraint_documents(reader: Reader) -> list[dict[str, Any]]:
+    by_oid = {rel.oid: rel for rel in reader.relations.values()}
+    out: list[dict[str, Any]] = []
+    for con in reader.constraints:
+        rel = by_oid.get(con.relid)
+        if rel is None or rel.partition:
+            continue
+        try:
+            out.append(_constraint_document(reader, con, rel, by_oid))
+        except DdlError as error:
+            reader.warn(0, f"constraint {con.name}", f"skipped ({error})")
+    return out
+
+
+def _constraint_document(
+    reader: Reader, con: ConstraintDef, rel: RelationDef, by_oid: dict[int, RelationDef]
+) -> dict[str, Any]:
+    fcolumns: list[int] = []
+    if con.type == "f":
+        target = by_oid.get(con.frelid)
+        if target is None:
+            raise DdlError(f"the table referenced by {con.name} was dropped")
+        names = con.fcolumns if con.fcolumns is not None else _primary_key(reader, target)
+        fcolumns = [target.attnum(name) for name in names]
+    return {
+        "name": con.name,
+        "type": con.type,
+        "relid": con.relid,
+        "columns": [rel.attnum(name) for name in con.columns],
+        "frelid": con.frelid,
+        "fcolumns": fcolumns,
+    }
+
+
+def _primary_key(reader: Reader, rel: RelationDef) -> tuple[str, ...]:
+    for con in reader.constraints:
+        if con.relid == rel.oid and con.type == "p":
+            return con.columns
+    raise DdlError(f'there is no primary key for referenced table "{rel.name}"')
+
+
+def _function_document(reader: Reader, fn: FunctionDef) -> dict[str, Any]:
+    returns = fn.returns
+    if returns is None:
+        return_schema, return_name, return_relid = "pg_catalog", "record", 0
+    else:
+        base = returns.user.base if returns.user is not None and returns.user.kind == "d" else None
+        if base is not None and base.user is not None and base.user.relid and not base.array:
+            returns = base  # a domain over a row type returns that relation's rows
+        return_schema, return_name = _typname(reader, returns)
+        user = returns.user
+        return_relid = user.relid if user is not None and not returns.array else 0
+    inputs = [arg for arg in fn.args if arg.mode in ("i", "b", "v")]
+    return {
+        "schema": fn.schema,
+        "name": fn.name,
+        "volatility": fn.volatility,
+        "set_of": fn.set_of,
+        "rows": fn.rows,
+        "description": fn.description,
+        "return_schema": return_schema,
+        "return_name": return_name,
+        "return_relid": return_relid,
+        "return_record": returns is None,
+        "nargs": len(inputs),
+        "ndefaults": sum(1 for arg in inputs if arg.default),
+        "args": [
+            {
+                "name": arg.name,
+                "type": reader.display(arg.type, typmod_given=False),
+                "mode": arg.mode,
+                "relid": arg.type.user.relid if arg.type.user is not None and not arg.type.array else 0,
+            }
+            for arg in fn.args
+        ],
+    }
+
+
+def catalog_document(reader: Reader) -> dict[str, Any]:
+    """The objects read, in the shape of introspect_sql.CATALOG_QUERY's document."""
+    relations = [rel for rel in reader.relations.values() if not rel.partition]
+    return {
+        "relations": [_relation_document(reader, rel) for rel in relations],
+        "constraints": _constraint_documents(reader),
+        "views": [
+            {"oid": rel.oid, "sources": [[col, *source] for col, source in sorted(rel.sources.items())]}
+            for rel in relations
+            if rel.kind in ("v", "m")
+        ],
+        "functions": [
+            _function_document(reader, fn) for fn in reader.functions if fn.schema in reader.exposed
+        ],
+        "schemas": [
+            {"name": name, "description": reader.schemas[name]}
+            for name in reader.exposed
+            if name in reader.schemas
+        ],
+        "representations": [],
+        "media_types": [],
+        "media_handlers": [],
+    }
+
+
+__all__ = [
+    "DdlError",
+    "DdlSchema",
+    "DdlWarning",
+    "ddl_files",
+    "read_ddl",
+    "read_ddl_files",
+    "schema_from_ddl",
+]
