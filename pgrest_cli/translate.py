@@ -13,14 +13,31 @@ from pgrest_core.schema.model import SchemaCache
 from pgrest_core.translate import translate as translate_request
 
 
-def _load_cache(schema_file: str | None, no_schema: bool) -> SchemaCache | None:
+def _load_cache(
+    schema_file: str | None, no_schema: bool, schema_sql: tuple[str, ...] = (), schema: str = "public"
+) -> SchemaCache | None:
     if no_schema:
         return None
+    if schema_sql:
+        return _cache_from_ddl(schema_sql, schema)
     from pgrest_core.schema.snapshot import load_demo, load_snapshot
 
     if schema_file is None:
         return load_demo()
     return load_snapshot(Path(schema_file).read_text(encoding="utf-8"))
+
+
+def _cache_from_ddl(paths: tuple[str, ...], schema: str) -> SchemaCache:
+    """The cache of DDL files/folders (a folder: its *.sql files in name order, as migrations)."""
+    from pgrest_core.schema.ddl import read_ddl_files
+
+    missing = [path for path in paths if not Path(path).exists()]
+    if missing:
+        raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="--schema-sql")
+    result = read_ddl_files(paths, (schema,))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return result.cache
 
 
 def _pretty(text: str) -> str:
@@ -39,6 +56,12 @@ def _pretty(text: str) -> str:
 @click.option("-d", "--data", default=None, help="The request body.")
 @click.option("--schema", "schema", default="public", show_default=True, help="The default (exposed) schema.")
 @click.option("--schema-file", default=None, help="A schema cache snapshot (from `pgrest schema dump`).")
+@click.option(
+    "--schema-sql",
+    multiple=True,
+    help="DDL to read the schema from, without a database: a .sql file or a folder of them "
+    "(read in name order, e.g. migrations). Repeatable.",
+)
 @click.option("--no-schema", is_flag=True, help="Translate without a schema cache (single tables only).")
 @click.option("--format", "output", type=click.Choice(["sql", "json"]), default="sql", show_default=True)
 @click.option(
@@ -58,6 +81,7 @@ def translate(
     data: str | None,
     schema: str,
     schema_file: str | None,
+    schema_sql: tuple[str, ...],
     no_schema: bool,
     output: str,
     placeholders: str,
@@ -69,7 +93,7 @@ def translate(
     Without --schema-file the bundled demo database's schema is used (see `pgrest serve --demo`).
     """
     try:
-        cache = _load_cache(schema_file, no_schema)
+        cache = _load_cache(schema_file, no_schema, schema_sql, schema)
         schemas = (schema,) if cache is None or schema in cache.schemas else (schema, *cache.schemas)
         result = translate_request(
             request,

@@ -57,7 +57,13 @@ def apply(reader: Reader, text: str, line: int) -> None:
         reader.warn(line, text, f"skipped ({type(error).__name__}: {str(error).splitlines()[0][:200]})")
 
 
+_NOW_MARKER = "pgrst_ddl_now"
+_NOW_OR_QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")|\bnow\s*\(\s*\)", re.IGNORECASE)
+
+
 def _parse(code: str) -> exp.Expression:
+    # sqlglot reads now() as CURRENT_TIMESTAMP, which pg_get_expr prints differently: mark it.
+    code = _NOW_OR_QUOTED.sub(lambda m: m.group(1) or f"{_NOW_MARKER}()", code)
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # its "falling back to a Command" notices: we warn ourselves
@@ -192,6 +198,21 @@ def _create_table(reader: Reader, code: str) -> None:
     foreign = bool(re.match(r"^create\s+foreign\s+table", code, re.I))
     partitioned = bool(re.search(r"\)\s*partition\s+by\b", code, re.I))
     rel = _register_relation(reader, schema, name, "f" if foreign else "p" if partitioned else "r")
+    try:
+        _fill_table(reader, rel, tree, foreign)
+    except Exception:  # the statement fails as a whole, as in PostgreSQL
+        _forget_relation(reader, rel)
+        raise
+
+
+def _forget_relation(reader: Reader, rel: model.RelationDef) -> None:
+    reader.relations.pop((rel.schema, rel.name), None)
+    reader.types.pop((rel.schema, rel.name), None)
+    reader.constraints = [c for c in reader.constraints if rel.oid not in (c.relid, c.frelid)]
+
+
+def _fill_table(reader: Reader, rel: model.RelationDef, tree: exp.Create, foreign: bool) -> None:
+    target = tree.this
     if foreign:
         rel.events = 0  # whether a foreign table accepts writes depends on its wrapper
     props = tree.args.get("properties")
@@ -445,6 +466,8 @@ def _deparse_default(reader: Reader, node: exp.Expression, column_type: model.Re
     if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
         target = reader.type_text(node.to.sql(dialect="postgres"))
         return f"{model.sql_string(str(node.this.this))}::{reader.display(target, typmod_given=False)}"
+    if isinstance(node, exp.Anonymous) and str(node.this) == _NOW_MARKER:
+        return "now()"
     if isinstance(node, exp.Anonymous) and not isinstance(node.this, exp.Expression):
         args = [_deparse_default(reader, arg, column_type) for arg in node.expressions]
         if str(node.this).lower() == "nextval" and len(args) == 1:

@@ -16,7 +16,7 @@ _ALIASES: dict[str, str] = {
     "smallint": "int2", "int2": "int2", "smallserial": "int2", "serial2": "int2",
     "bigint": "int8", "int8": "int8", "bigserial": "int8", "serial8": "int8",
     "real": "float4", "float4": "float4", "double precision": "float8", "float8": "float8",
-    "double": "float8",
+    "double": "float8", "float": "float8",
     "numeric": "numeric", "decimal": "numeric", "dec": "numeric",
     "boolean": "bool", "bool": "bool",
     "varchar": "varchar", "character varying": "varchar", "char varying": "varchar",
