@@ -8,30 +8,40 @@ database. `read_ddl` also returns the warnings (statements that could not be und
 
 Understood: CREATE SCHEMA; CREATE TABLE (columns, types, DEFAULT, NOT NULL, identity, serial,
 generated columns, PRIMARY KEY, UNIQUE, REFERENCES/FOREIGN KEY inline or table-level, composite
-too, INHERITS, PARTITION BY / PARTITION OF); ALTER TABLE ADD CONSTRAINT / ADD COLUMN / ALTER
-COLUMN SET|DROP DEFAULT, SET|DROP NOT NULL; CREATE [MATERIALIZED] VIEW over tables and views
-(each column traced to the column it shows; auto-updatability); CREATE FOREIGN TABLE; CREATE
-FUNCTION (arguments with modes, names, defaults, VARIADIC; RETURNS scalar, SETOF, TABLE(…), a
-row type, OUT parameters; volatility; ROWS); CREATE TYPE … AS ENUM / AS (…); CREATE DOMAIN;
-COMMENT ON SCHEMA/TABLE/VIEW/COLUMN/FUNCTION; SET search_path; DROP TABLE/VIEW/FUNCTION.
-Everything else (GRANT, INSERT, CREATE INDEX, DO blocks, …) does not change the cache and is
-skipped silently; a statement of the kinds above that cannot be parsed is skipped with a warning.
+too, INHERITS, PARTITION BY / PARTITION OF, AS SELECT); ALTER TABLE ADD CONSTRAINT / ADD COLUMN /
+ALTER COLUMN SET|DROP DEFAULT, SET|DROP NOT NULL / RENAME; ALTER VIEW … SET DEFAULT; CREATE
+[MATERIALIZED] VIEW over tables, views, subqueries, LATERAL subqueries, CTEs and functions
+(each column traced to the column it shows, PostgreSQL's rules for automatically updatable
+views); CREATE TRIGGER … INSTEAD OF and CREATE RULE … DO INSTEAD (views they make writable);
+CREATE FOREIGN TABLE; CREATE FUNCTION (arguments with modes, names, defaults, VARIADIC; RETURNS
+scalar, SETOF, TABLE(…), a row type, OUT parameters; volatility; ROWS); CREATE TYPE … AS ENUM /
+AS (…); CREATE DOMAIN; COMMENT ON SCHEMA/TABLE/VIEW/COLUMN/FUNCTION; SET search_path (and
+pg_dump's set_config); DROP SCHEMA/TABLE/VIEW/FUNCTION/TYPE/DOMAIN. Everything else (GRANT,
+INSERT, CREATE INDEX, DO blocks, …) does not change the cache and is skipped silently; a
+statement of the kinds above that cannot be parsed or applied is skipped with a warning.
 
 What differs from introspecting the same DDL loaded into PostgreSQL (tests/integration/
-test_ddl_differential.py checks everything else is equal):
+test_ddl_differential.py checks that everything else is equal, on the demo schema and on
+PostgREST's own test schema):
 
-* insertable/updatable/deletable of views: the DDL reader applies PostgreSQL's rules for
-  automatically updatable views, but ignores INSTEAD OF triggers and rules (a view made writable
-  by a trigger reads as read-only); foreign tables read as read-only.
-* view columns computed by an expression (not a plain column or a cast): their type would need
-  PostgreSQL's type inference; the reader gives `text` for string literals and concatenations,
-  `integer`/`numeric`/`boolean` for such literals, and otherwise the type `unknown`.
+* view columns computed by an expression: PostgreSQL knows their type from its type inference.
+  The reader infers the plain cases (columns, casts, literals, comparisons and other boolean
+  expressions, CASE, scalar subqueries, common built-in functions such as count() or
+  json_agg(), and user functions with one overload); otherwise the column's type is `unknown`.
 * DEFAULT expressions are printed the way pg_get_expr prints the common ones (literals with
   their cast, function calls, nextval of identity and serial sequences); other expressions keep
-  sqlglot's formatting, which is equivalent SQL but may differ in spelling.
+  sqlglot's formatting, which is equivalent SQL but may differ in spelling. A literal that the
+  type's input function normalises (`'2017-12-14 01:02:30'` for a timestamptz reads back as
+  `'2017-12-14 01:02:30+00'`) keeps the spelling of the DDL.
 * types from extensions (citext, ltree, PostGIS …) are unknown to the reader: they keep the
-  name and schema the DDL wrote.
-* media type handlers (aggregates) and data representations (casts) are not read.
+  name and schema the DDL wrote, and their modifiers as sqlglot prints them (`geometry(POINT,
+  4326)` where PostGIS prints `geometry(Point,4326)`); objects an extension creates (its
+  functions and types) are not in the DDL at all.
+* a foreign table reads as read-only (whether it accepts writes depends on its wrapper).
+* media type handlers (aggregates over media type domains), those domains, and data
+  representations (casts) are not read.
+* views selecting `*` from a function without a known row type, VALUES or XMLTABLE are skipped
+  with a warning, and so are statements sqlglot cannot parse.
 """
 
 from __future__ import annotations
@@ -161,6 +171,18 @@ def _column_default(col: ColumnDef, domain: TypeDef | None) -> str | None:
     return domain.default if domain is not None else None
 
 
+def _updatable_events(reader: Reader, rel: RelationDef, depth: int = 0) -> int:
+    """pg_relation_is_updatable(rel, include_triggers => true): a view's own INSTEAD OF triggers
+    and rules, plus its automatic writes when its base relation accepts them too."""
+    if rel.kind in ("r", "p"):
+        return ALL_EVENTS
+    auto = rel.auto_events
+    if auto and rel.base:
+        base = next((r for r in reader.relations.values() if r.oid == rel.base), None)
+        auto = 0 if base is None or depth > 100 else auto & _updatable_events(reader, base, depth + 1)
+    return rel.instead_events | auto
+
+
 def _relation_document(reader: Reader, rel: RelationDef) -> dict[str, Any]:
     return {
         "oid": rel.oid,
@@ -169,7 +191,7 @@ def _relation_document(reader: Reader, rel: RelationDef) -> dict[str, Any]:
         "kind": rel.kind,
         "exposed": rel.schema in reader.exposed,
         "description": rel.description,
-        "updatable_events": ALL_EVENTS if rel.kind in ("r", "p") else rel.events,
+        "updatable_events": _updatable_events(reader, rel),
         "columns": [_column_document(reader, rel, num, col) for num, col in enumerate(rel.columns, 1)],
     }
 

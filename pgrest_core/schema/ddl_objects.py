@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from pgrest_core.schema.ddl_split import strip_comments
 from pgrest_core.schema.ddl_types import (
     TypeName,
     display_builtin,
@@ -91,7 +92,11 @@ class RelationDef:
     columns: list[ColumnDef]
     description: str | None = None
     sources: dict[int, tuple[int, int]] = field(default_factory=dict)  # view column -> base
-    events: int = ALL_EVENTS
+    # Writes a view (or foreign table) accepts: automatically (`auto_events`, also limited by what
+    # its base relation `base` accepts) or through INSTEAD OF triggers and unconditional INSTEAD rules.
+    auto_events: int = ALL_EVENTS
+    base: int = 0
+    instead_events: int = 0
     partition: bool = False
 
     def column(self, name: str) -> ColumnDef:
@@ -229,7 +234,8 @@ class Reader:
         self.used_names.setdefault(schema, set()).add(name)
 
     def warn(self, line: int, text: str, reason: str) -> None:
-        first = text.strip().splitlines()[0] if text.strip() else ""
+        code = strip_comments(text).strip()
+        first = code.splitlines()[0] if code else ""
         self.warnings.append(DdlWarning(line, first[:120], reason))
 
 

@@ -5,22 +5,24 @@ DDL reader (so a missing extension only removes what depends on it), then both c
 compared as snapshot JSON.
 
 * the demo schema: the two caches are equal, entirely;
-* the conformance fixtures' DDL (PostgREST's test schema, ../shared/conformance/fixtures):
-  equal except for these differences, each checked to be of its documented kind (see the
-  docstring of pgrest_core/schema/ddl.py for why DDL alone cannot know them):
-  - a view column computed by an expression: the DDL reader's type is `unknown`;
-  - a view made writable by INSTEAD OF triggers: the reader says read-only (never the reverse);
-  - a DEFAULT whose spelling pg_get_expr normalises (now() and CURRENT_TIMESTAMP, literals
-    that the type's input function rewrites): present on both sides, spelled differently;
-  - type modifiers of extension types (PostGIS prints `geometry(Point,4326)`): equal ignoring case;
-  - relations and relationships the reader skipped with a warning, or views it could not trace
-    (a parenthesised JOIN, a set-returning function in FROM), and functions an extension created.
+* the conformance fixtures' DDL (PostgREST's test schema, ../shared/conformance/fixtures), with
+  two sets of exposed schemas: equal except for these differences, each checked to be of its
+  documented kind (see the docstring of pgrest_core/schema/ddl.py for why DDL cannot know them):
+  - a literal DEFAULT that the type's input function rewrites (`'2017-12-14 01:02:30'` of a
+    timestamptz reads back as `'2017-12-14 01:02:30+00'`): both a literal of the same type;
+  - type modifiers of extension types (PostGIS prints `geometry(Point,4326)`, sqlglot
+    upper-cases them): equal ignoring case;
+  - relations the reader skipped with a warning (a view over XMLTABLE), and what involves them;
+  - functions an extension created (file_fdw's handler and validator);
+  - media type handlers, media type domains and data representations, which the reader does
+    not read (they are left out of the comparison).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,11 +104,12 @@ def _key(item: Any) -> str:
     return json.dumps(item, sort_keys=True)
 
 
+_LITERAL = re.compile(r"^'(?:[^']|'')*'::(.+)$")
+
+
 def _column_difference(table: dict[str, Any], column: dict[str, Any], field: str, db: Any) -> str | None:
     """None when the difference is one of the documented kinds, else a description."""
     name, ddl = column["name"], column[field]
-    if field in ("type", "max_length", "enum_values") and column["type"] == "unknown" and table["is_view"]:
-        return None
     if (
         field == "type"
         and isinstance(ddl, str)
@@ -115,20 +118,17 @@ def _column_difference(table: dict[str, Any], column: dict[str, Any], field: str
     ):
         return None
     if field == "default" and ddl is not None and db is not None:
-        return None
+        mine, theirs = _LITERAL.match(ddl), _LITERAL.match(db)
+        if mine and theirs and mine.group(1) == theirs.group(1):
+            return None
     return f"{table['name']}.{name} {field}: ddl {ddl!r}, database {db!r}"
-
-
-def _untraced_views(tables: dict[str, dict[str, Any]]) -> set[str]:
-    return {name for name, table in tables.items() if table["is_view"] and any(
-        col["type"] == "unknown" for col in table["columns"])}  # fmt: skip
 
 
 def _table_differences(ddl: dict[str, Any], db: dict[str, Any]) -> tuple[list[str], set[str]]:
     ddl_tables = {t["name"]: t for t in ddl["tables"]}
     db_tables = {t["name"]: t for t in db["tables"]}
     problems = [f"only in the DDL cache: {name}" for name in sorted(set(ddl_tables) - set(db_tables))]
-    unknown = set(db_tables) - set(ddl_tables) | _untraced_views(ddl_tables)
+    skipped = set(db_tables) - set(ddl_tables)
     for name in sorted(set(ddl_tables) & set(db_tables)):
         mine, theirs = ddl_tables[name], db_tables[name]
         if [c["name"] for c in mine["columns"]] != [c["name"] for c in theirs["columns"]]:
@@ -139,16 +139,21 @@ def _table_differences(ddl: dict[str, Any], db: dict[str, Any]) -> tuple[list[st
                 if value != other[field]:
                     problem = _column_difference(mine, col, field, other[field])
                     problems.extend([problem] if problem else [])
-        for field in ("insertable", "updatable", "deletable"):
-            if mine[field] != theirs[field] and not (mine["is_view"] and theirs[field] and not mine[field]):
-                problems.append(f"{name} {field}: ddl {mine[field]}, database {theirs[field]}")
-        for field in ("primary_key", "is_view", "description", "schema"):
-            if mine[field] != theirs[field] and not (field == "primary_key" and name in unknown):
+        for field in (
+            "primary_key",
+            "is_view",
+            "description",
+            "schema",
+            "insertable",
+            "updatable",
+            "deletable",
+        ):
+            if mine[field] != theirs[field]:
                 problems.append(f"{name} {field}: ddl {mine[field]!r}, database {theirs[field]!r}")
-    return problems, unknown
+    return problems, skipped
 
 
-def _relationship_differences(ddl: dict[str, Any], db: dict[str, Any], unknown: set[str]) -> list[str]:
+def _relationship_differences(ddl: dict[str, Any], db: dict[str, Any], skipped: set[str]) -> list[str]:
     def involved(rel: dict[str, Any]) -> set[str]:
         names = {rel["source"]["name"], rel["target"]["name"]}
         return names | ({rel["junction"]["table"]["name"]} if rel["junction"] else set())
@@ -159,7 +164,7 @@ def _relationship_differences(ddl: dict[str, Any], db: dict[str, Any], unknown: 
     problems += [
         f"only in the database cache: {key}"
         for key in sorted(set(theirs) - mine)
-        if not involved(theirs[key]) & unknown
+        if not involved(theirs[key]) & skipped
     ]
     return problems
 
@@ -182,7 +187,7 @@ def _routine_differences(ddl: dict[str, Any], db: dict[str, Any], extension_func
     return problems
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def conformance_database(pg: TempPostgres) -> Iterator[tuple[str, list[str]]]:
     fixtures = _fixtures_dir()
     if fixtures is None:
@@ -193,17 +198,18 @@ def conformance_database(pg: TempPostgres) -> Iterator[tuple[str, list[str]]]:
     pg.drop_database("ddl_diff_conformance")
 
 
+@pytest.mark.parametrize("schemas", [("test",), ("v1", "v2", "تست", "private")])
 def test_conformance_schema_from_ddl_equals_introspection(
-    conformance_database: tuple[str, list[str]],
+    conformance_database: tuple[str, list[str]], schemas: tuple[str, ...]
 ) -> None:
     uri, loaded = conformance_database
-    from_ddl, introspected, warnings = _caches(uri, loaded, ("test",), FIXTURE_SEARCH_PATH)
+    from_ddl, introspected, warnings = _caches(uri, loaded, schemas, FIXTURE_SEARCH_PATH)
     print("DDL reader warnings:", *warnings, sep="\n  ")
-    problems, unknown = _table_differences(from_ddl, introspected)
-    problems += _relationship_differences(from_ddl, introspected, unknown)
+    problems, skipped = _table_differences(from_ddl, introspected)
+    problems += _relationship_differences(from_ddl, introspected, skipped)
     # CREATE EXTENSION file_fdw SCHEMA test makes these; DDL text cannot know an extension's objects.
     problems += _routine_differences(from_ddl, introspected, {"file_fdw_handler", "file_fdw_validator"})
     assert problems == [], "\n".join(problems)
-    # The reader understood nearly everything: a regression would show as more skipped statements.
-    assert len(warnings) <= 12, warnings
-    assert len(from_ddl["tables"]) >= len(introspected["tables"]) - 10
+    # One statement is beyond the reader: a view selecting * from XMLTABLE(…).
+    assert len(warnings) <= 1, warnings
+    assert len(skipped) <= 1, skipped

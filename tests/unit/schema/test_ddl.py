@@ -426,3 +426,65 @@ def test_cli_translates_against_schema_sql(tmp_path: Path) -> None:
     assert '"api"."pets"' in result.output and '"pets"."owner_id" = "people"."id"' in result.output
     missing = runner.invoke(translate, ["GET /people", "--schema-sql", str(tmp_path / "nope.sql")])
     assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_instead_of_triggers_and_rules_make_views_writable() -> None:
+    c = cache(
+        "create table t (id int primary key, n int);"
+        "create view by_trigger as select n, count(*) from t group by n;"
+        "create trigger ins instead of insert or update on by_trigger for each row execute function f();"
+        "create view by_rule as select distinct n from t;"
+        "create rule del as on delete to by_rule do instead delete from t where n = old.n;"
+        "create rule cond as on insert to by_rule where new.n > 0 do instead nothing;"
+        "create view over_view as select n from by_trigger;"  # not auto-updatable: its base is not
+        "create trigger audit after insert on t for each row execute function g();"
+    )
+
+    def flags(name: str) -> tuple[bool, bool, bool]:
+        found = table(c, name)
+        return found.insertable, found.updatable, found.deletable
+
+    assert flags("by_trigger") == (True, True, False)
+    assert flags("by_rule") == (False, False, True)
+    assert flags("over_view") == (True, True, False)
+
+
+def test_views_over_ctes_lateral_joins_functions_and_expressions() -> None:
+    c = cache(
+        "create table people (id int primary key, name text, born date);"
+        "create table messages (id int primary key, sender int references people, body text);"
+        "create function everyone() returns setof people language sql as 'select * from people';"
+        "create function initials(text) returns varchar(3) language sql as 'select 1';"
+        "create view with_cte as with p as (select id, name from people) select p.id, p.name from p;"
+        "create view counts as select p.id, s.n from people p"
+        " join lateral (select count(*) as n from messages m where m.sender = p.id) s on true;"
+        "create view joined as select m.id, m.sender, p.name from (messages m join people p on p.id = m.sender);"
+        "create view from_function as select * from everyone();"
+        "create view computed as select id > 1 as big, case when id > 1 then 'x' end as label,"
+        " (select max(id) from messages) as top, json_agg(name) as names, initials(name) as i,"
+        " coalesce(born, current_date) as d, random() as r, upper(name) || '!' as shout from people group by id;"
+    )
+    assert table(c, "with_cte").primary_key == ("id",)
+    assert [col.type for col in table(c, "counts").columns] == ["integer", "bigint"]
+    assert {r.target.name for r in c.relationships_from(QualifiedName("public", "joined"))} >= {"people"}
+    assert [col.name for col in table(c, "from_function").columns] == ["id", "name", "born"]
+    assert table(c, "from_function").primary_key == ()  # a function's rows show no table column
+    assert [(col.name, col.type) for col in table(c, "computed").columns] == [
+        ("big", "boolean"), ("label", "text"), ("top", "integer"), ("names", "json"),
+        ("i", "character varying"), ("d", "date"), ("r", "double precision"), ("shout", "text"),
+    ]  # fmt: skip
+
+
+def test_create_table_as_and_foreign_tables() -> None:
+    c = cache(
+        "create table src (id int primary key, name varchar(10));"
+        "create table copy as select id, name, 1 as one from src;"
+        "create foreign table remote (id int not null, label text) server files options (filename '/x.csv');"
+    )
+    assert [(col.name, col.type, col.nullable) for col in table(c, "copy").columns] == [
+        ("id", "integer", True), ("name", "character varying(10)", True), ("one", "integer", True),
+    ]  # fmt: skip
+    assert table(c, "copy").primary_key == ()
+    remote = table(c, "remote")
+    assert (remote.insertable, remote.updatable, remote.deletable) == (False, False, False)
+    assert not column(c, "remote", "id").nullable
