@@ -15,8 +15,9 @@ ALTER COLUMN SET|DROP DEFAULT, SET|DROP NOT NULL / RENAME; ALTER VIEW … SET DE
 views); CREATE TRIGGER … INSTEAD OF and CREATE RULE … DO INSTEAD (views they make writable);
 CREATE FOREIGN TABLE; CREATE FUNCTION (arguments with modes, names, defaults, VARIADIC; RETURNS
 scalar, SETOF, TABLE(…), a row type, OUT parameters; volatility; ROWS); CREATE TYPE … AS ENUM /
-AS (…); CREATE DOMAIN; COMMENT ON SCHEMA/TABLE/VIEW/COLUMN/FUNCTION; SET search_path (and
-pg_dump's set_config); DROP SCHEMA/TABLE/VIEW/FUNCTION/TYPE/DOMAIN. Everything else (GRANT,
+AS (…); CREATE DOMAIN (media type domains too); CREATE AGGREGATE (media type handlers); CREATE
+CAST … WITH FUNCTION (data representations); COMMENT ON SCHEMA/TABLE/VIEW/COLUMN/FUNCTION; SET search_path (and
+pg_dump's set_config); DROP SCHEMA/TABLE/VIEW/FUNCTION/TYPE/DOMAIN/AGGREGATE. Everything else (GRANT,
 INSERT, CREATE INDEX, DO blocks, …) does not change the cache and is skipped silently; a
 statement of the kinds above that cannot be parsed or applied is skipped with a warning.
 
@@ -38,14 +39,13 @@ PostgREST's own test schema):
   4326)` where PostGIS prints `geometry(Point,4326)`); objects an extension creates (its
   functions and types) are not in the DDL at all.
 * a foreign table reads as read-only (whether it accepts writes depends on its wrapper).
-* media type handlers (aggregates over media type domains), those domains, and data
-  representations (casts) are not read.
 * views selecting `*` from a function without a known row type, VALUES or XMLTABLE are skipped
   with a warning, and so are statements sqlglot cannot parse.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,10 +293,71 @@ def catalog_document(reader: Reader) -> dict[str, Any]:
             for name in reader.exposed
             if name in reader.schemas
         ],
-        "representations": [],
-        "media_types": [],
-        "media_handlers": [],
+        "representations": _representations(reader),
+        "media_types": [
+            {"schema": t.schema, "name": t.name, "base_type": _typname(reader, t.base)[1]}
+            for t in reader.types.values()
+            if _is_media_type(t) and t.base is not None
+        ],
+        "media_handlers": _media_handlers(reader),
     }
+
+
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*|\*/\*")
+
+
+def _is_media_type(user: TypeDef | None) -> bool:
+    """A domain named after a media type (`"text/csv"`), as introspect_sql.CATALOG_QUERY finds them."""
+    return user is not None and user.kind == "d" and bool(_MEDIA_TYPE.fullmatch(user.name))
+
+
+def _media_handlers(reader: Reader) -> list[dict[str, Any]]:
+    """Aggregates of the exposed schemas over a relation's rows or anyelement that return a media type."""
+    by_oid = {rel.oid: rel for rel in reader.relations.values() if not rel.partition}
+    out: list[dict[str, Any]] = []
+    for agg in reader.aggregates:
+        domain = agg.returns.user
+        if (
+            agg.schema not in reader.exposed
+            or agg.argument is None
+            or agg.returns.array
+            or not _is_media_type(domain)
+        ):
+            continue
+        assert domain is not None and domain.base is not None
+        argument = agg.argument
+        target = by_oid.get(argument.user.relid) if argument.user is not None and not argument.array else None
+        anyelement = argument.written.builtin and argument.written.name == "anyelement" and not argument.array
+        if target is None and not anyelement:
+            continue
+        out.append({
+            "schema": agg.schema,
+            "name": agg.name,
+            "media_type": domain.name.lower(),
+            "base_type": _typname(reader, domain.base)[1],
+            "target_schema": target.schema if target is not None else None,
+            "target": target.name if target is not None else None,
+        })  # fmt: skip
+    return out
+
+
+def _representations(reader: Reader) -> list[dict[str, Any]]:
+    """Casts with a function between a domain and json or text (the data representations)."""
+    out: list[dict[str, Any]] = []
+    for cast in reader.casts:
+        sides = (cast.source, cast.target)
+        domain = any(s.user is not None and s.user.kind == "d" for s in sides)
+        plain = any(
+            s.user is None and s.written.builtin and s.written.name in ("json", "text") for s in sides
+        )
+        if domain and plain and not any(s.array for s in sides):
+            out.append({
+                "source": reader.display(cast.source, typmod_given=False),
+                "target": reader.display(cast.target, typmod_given=False),
+                "function_schema": cast.function_schema,
+                "function": cast.function,
+            })  # fmt: skip
+    return out
 
 
 __all__ = [

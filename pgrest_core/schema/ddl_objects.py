@@ -139,6 +139,26 @@ class FunctionDef:
     description: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AggregateDef:
+    """An aggregate over one argument (None: `*` or several) and the type it returns."""
+
+    schema: str
+    name: str
+    argument: ResolvedType | None
+    returns: ResolvedType
+
+
+@dataclass(frozen=True, slots=True)
+class CastDef:
+    """CREATE CAST (source AS target) WITH FUNCTION function_schema.function(…)."""
+
+    source: ResolvedType
+    target: ResolvedType
+    function_schema: str
+    function: str
+
+
 # -- the reader -------------------------------------------------------------------------------
 
 
@@ -153,6 +173,8 @@ class Reader:
         self.types: dict[tuple[str, str], TypeDef] = {}
         self.constraints: list[ConstraintDef] = []
         self.functions: list[FunctionDef] = []
+        self.aggregates: list[AggregateDef] = []
+        self.casts: list[CastDef] = []
         self.used_names: dict[str, set[str]] = {}  # per schema: relation and constraint names
         self.oids = itertools.count(16384)
         self.warnings: list[DdlWarning] = []
@@ -232,6 +254,14 @@ class Reader:
 
     def claim_name(self, schema: str, name: str) -> None:
         self.used_names.setdefault(schema, set()).add(name)
+
+    def find_function(self, schema: str | None, name: str) -> FunctionDef | None:
+        """The first function named so, in `schema` or along the search_path."""
+        for candidate in [schema] if schema is not None else self.search_path:
+            for fn in self.functions:
+                if fn.schema == candidate and fn.name == name:
+                    return fn
+        return None
 
     def warn(self, line: int, text: str, reason: str) -> None:
         code = strip_comments(text).strip()

@@ -26,7 +26,7 @@ _QUALIFIED = rf"(?:{_NAME}\s*\.\s*)?{_NAME}"
 _CREATE = re.compile(
     r"^create\s+(?:or\s+replace\s+)?(?:(?:temp|temporary|unlogged|recursive|global|local)\s+)*"
     r"(table|view|materialized\s+view|foreign\s+table|function|schema|type|domain|"
-    r"(?:constraint\s+)?trigger|rule)\b",
+    r"(?:constraint\s+)?trigger|rule|aggregate|cast)\b",
     re.IGNORECASE,
 )
 _STRING = r"(?:[eE]?'(?:[^']|'')*'|\$(?P<tag>[^$]*)\$.*?\$(?P=tag)\$)"
@@ -966,6 +966,54 @@ def _returns(reader: Reader, rest: str, args: list[model.ArgDef]) -> tuple[model
     return reader.resolve_type(written), set_of
 
 
+# -- aggregates and casts (media type handlers and data representations) ----------------------
+
+_AGGREGATE_HEAD = re.compile(rf"^create\s+(?:or\s+replace\s+)?aggregate\s+({_QUALIFIED})\s*\(", re.I)
+
+
+def _create_aggregate(reader: Reader, code: str) -> None:
+    head = _AGGREGATE_HEAD.match(code)
+    if head is None:
+        raise ValueError("unreadable CREATE AGGREGATE")
+    schema, name = _split_qualified(head.group(1))
+    close = _balanced(code, head.end() - 1)
+    arguments = [a for a in _split_top_level(code[head.end() : close]) if a and a != "*"]
+    open_options = code.index("(", close + 1)
+    options: dict[str, str] = {}
+    for option in _split_top_level(code[open_options + 1 : _balanced(code, open_options)]):
+        key, _, value = option.partition("=")
+        options[key.strip().lower()] = value.strip()
+    returns = reader.type_text(options["stype"])
+    if options.get("finalfunc"):
+        final = reader.find_function(*_split_qualified(options["finalfunc"]))
+        if final is None or final.returns is None:
+            raise model.DdlError(f"function {options['finalfunc']} does not exist")
+        returns = final.returns
+    argument = _function_arg(reader, arguments[0]).type if len(arguments) == 1 else None
+    schema = schema or reader.creation_schema()
+    reader.aggregates = [a for a in reader.aggregates if not (a.schema == schema and a.name == name)]
+    reader.aggregates.append(model.AggregateDef(schema, name, argument, returns))
+
+
+_CAST = re.compile(
+    rf"^create\s+cast\s*\((.+?)\s+as\s+(.+?)\)\s*with\s+function\s+({_QUALIFIED})\s*(\(|$)", re.I | re.S
+)
+
+
+def _create_cast(reader: Reader, code: str) -> None:
+    match = _CAST.match(code)
+    if match is None:
+        return  # WITHOUT FUNCTION or WITH INOUT: no function to call
+    schema, name = _split_qualified(match.group(3))
+    function = reader.find_function(schema, name)
+    if function is None:
+        raise model.DdlError(f"function {match.group(3)} does not exist")
+    cast = model.CastDef(
+        reader.type_text(match.group(1)), reader.type_text(match.group(2)), function.schema, name
+    )
+    reader.casts.append(cast)
+
+
 # -- comments, search_path, drops -------------------------------------------------------------
 
 _COMMENT = re.compile(
@@ -1041,7 +1089,7 @@ def _unquote_if_string(text: str) -> str:
 
 def _drop(reader: Reader, code: str) -> None:
     match = re.match(
-        r"^drop\s+(table|view|materialized\s+view|foreign\s+table|function|schema|type|domain)\s+(?:if\s+exists\s+)?(.*?)(\s+cascade|\s+restrict)?\s*$",
+        r"^drop\s+(table|view|materialized\s+view|foreign\s+table|function|schema|type|domain|aggregate)\s+(?:if\s+exists\s+)?(.*?)(\s+cascade|\s+restrict)?\s*$",
         code, re.I | re.S,
     )  # fmt: skip
     if match is None:
@@ -1058,6 +1106,13 @@ def _drop_one(reader: Reader, kind: str, target: str) -> None:
         reader.relations = {k: v for k, v in reader.relations.items() if k[0] != name}
         reader.functions = [fn for fn in reader.functions if fn.schema != name]
         reader.types = {k: v for k, v in reader.types.items() if k[0] != name}
+        return
+    if kind == "aggregate":
+        paren = target.find("(")
+        schema, name = _split_qualified(target[:paren] if paren >= 0 else target)
+        reader.aggregates = [
+            a for a in reader.aggregates if not (a.name == name and (schema is None or a.schema == schema))
+        ]
         return
     if kind == "function":
         paren = target.find("(")
@@ -1094,4 +1149,6 @@ _CREATORS = {
     "trigger": _create_trigger,
     "constraint trigger": _create_trigger,
     "rule": _create_rule,
+    "aggregate": _create_aggregate,
+    "cast": _create_cast,
 }

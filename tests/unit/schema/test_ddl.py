@@ -488,3 +488,34 @@ def test_create_table_as_and_foreign_tables() -> None:
     remote = table(c, "remote")
     assert (remote.insertable, remote.updatable, remote.deletable) == (False, False, False)
     assert not column(c, "remote", "id").nullable
+
+
+def test_media_type_handlers_and_representations() -> None:
+    c = cache(
+        'create domain "text/csv" as text; create domain "application/vnd.any+json" as jsonb;'
+        "create domain color as integer;"
+        "create table items (id int primary key, c color);"
+        'create function csv_trans(state "text/csv", next items) returns "text/csv" language sql as $$ select 1 $$;'
+        "create aggregate csv_agg(items) (initcond = '', stype = \"text/csv\", sfunc = csv_trans);"
+        "create function any_trans(state jsonb, next anyelement) returns jsonb language sql as $$ select 1 $$;"
+        'create function any_final(state jsonb) returns "application/vnd.any+json" language sql as $$ select 1 $$;'
+        "create aggregate any_agg(anyelement) (stype = jsonb, sfunc = any_trans, finalfunc = any_final);"
+        'create aggregate dropped(items) (stype = "text/csv", sfunc = csv_trans); drop aggregate dropped(items);'
+        "create function color(json) returns color language sql as $$ select 1 $$;"
+        'create function "json"(color) returns json language sql as $$ select 1 $$;'
+        "create cast (json as color) with function color(json) as implicit;"
+        'create cast (color as json) with function "json"(color) as implicit;'
+        "create cast (color as bigint) with function color(json);"  # not a representation: no json/text
+    )
+    assert [(h.media_type, h.function.name, h.base_type, h.target) for h in c.media_handlers] == [
+        ("application/vnd.any+json", "any_agg", "jsonb", None),
+        ("text/csv", "csv_agg", "text", QualifiedName("public", "items")),
+    ]
+    assert c.media_types == {
+        QualifiedName("public", "text/csv"): "text",
+        QualifiedName("public", "application/vnd.any+json"): "jsonb",
+    }
+    assert c.representations == {
+        ("json", "color"): QualifiedName("public", "color"),
+        ("color", "json"): QualifiedName("public", "json"),
+    }
