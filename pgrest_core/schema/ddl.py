@@ -15,11 +15,16 @@ ALTER COLUMN SET|DROP DEFAULT, SET|DROP NOT NULL / RENAME; ALTER VIEW … SET DE
 views); CREATE TRIGGER … INSTEAD OF and CREATE RULE … DO INSTEAD (views they make writable);
 CREATE FOREIGN TABLE; CREATE FUNCTION (arguments with modes, names, defaults, VARIADIC; RETURNS
 scalar, SETOF, TABLE(…), a row type, OUT parameters; volatility; ROWS); CREATE TYPE … AS ENUM /
-AS (…); CREATE DOMAIN (media type domains too); CREATE AGGREGATE (media type handlers); CREATE
-CAST … WITH FUNCTION (data representations); COMMENT ON SCHEMA/TABLE/VIEW/COLUMN/FUNCTION; SET search_path (and
-pg_dump's set_config); DROP SCHEMA/TABLE/VIEW/FUNCTION/TYPE/DOMAIN/AGGREGATE. Everything else (GRANT,
-INSERT, CREATE INDEX, DO blocks, …) does not change the cache and is skipped silently; a
-statement of the kinds above that cannot be parsed or applied is skipped with a warning.
+AS (…); CREATE DOMAIN (media type domains too); CREATE AGGREGATE (media type handlers);
+CREATE CAST … WITH FUNCTION (data representations); COMMENT ON SCHEMA/TABLE/VIEW/COLUMN/
+FUNCTION; SET search_path (and pg_dump's set_config); DROP SCHEMA/TABLE/VIEW/FUNCTION/TYPE/
+DOMAIN/AGGREGATE. Everything else (GRANT, INSERT, CREATE INDEX, DO blocks, …) does not change
+the cache and is skipped silently; a statement of the kinds above that cannot be parsed or
+applied is skipped with a warning.
+
+Modules: ddl_split (statements of a script), ddl_statements (one statement: dispatch, comments,
+search_path, drops), ddl_tables, ddl_views, ddl_functions (the statement kinds), ddl_text
+(shared text helpers), ddl_types (type names), ddl_objects (the reader's state).
 
 What differs from introspecting the same DDL loaded into PostgreSQL (tests/integration/
 test_ddl_differential.py checks that everything else is equal, on the demo schema and on
