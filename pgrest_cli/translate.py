@@ -19,6 +19,8 @@ def _load_cache(
     if no_schema:
         return None
     if schema_sql:
+        if schema_file is not None:
+            raise click.UsageError("give either --schema-sql or --schema-file, not both")
         return _cache_from_ddl(schema_sql, schema)
     from pgrest_core.schema.snapshot import load_demo, load_snapshot
 

@@ -143,7 +143,10 @@ def _typname(reader: Reader, resolved: ResolvedType) -> tuple[str, str]:
     elif written.builtin:
         schema, name = "pg_catalog", written.name
     else:
-        schema, name = written.schema or reader.creation_schema(), written.name
+        # An extension's type: where the extension put it is not in the DDL; the first schema
+        # of the search_path is where an unqualified name was most likely found.
+        fallback = next((schema for schema in reader.search_path if schema in reader.schemas), "public")
+        schema, name = written.schema or fallback, written.name
     return schema, ("_" + name if resolved.array else name)
 
 

@@ -75,7 +75,8 @@ def function_arg(reader: Reader, text: str) -> model.ArgDef:
     name, type_text = "", body.strip()
     if not _is_bare_type(type_text):
         first = re.match(NAME, type_text)
-        assert first is not None
+        if first is None:
+            raise ValueError(f"unreadable argument {text!r}")
         name, type_text = fold_identifier(first.group()), type_text[first.end() :].strip()
     return model.ArgDef(name, reader.type_text(type_text), mode, default is not None)
 

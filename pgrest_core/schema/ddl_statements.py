@@ -72,7 +72,14 @@ def apply(reader: Reader, text: str, line: int) -> None:
         elif head.startswith("drop "):
             _drop(reader, code)
     except (SqlglotError, TypeSyntaxError, model.DdlError, ValueError, IndexError, KeyError) as error:
-        reader.warn(line, text, f"skipped ({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+        reader.warn(line, text, f"skipped ({type(error).__name__}: {_first_line(error)})")
+    except Exception as error:  # noqa: BLE001 - a migration the reader misreads must not stop the others
+        reader.warn(line, text, f"skipped, not understood ({type(error).__name__}: {_first_line(error)})")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else ""
 
 
 # -- comments, search_path, drops -------------------------------------------------------------

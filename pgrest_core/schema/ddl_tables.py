@@ -81,7 +81,8 @@ def create_table(reader: Reader, code: str) -> None:
     code = re.sub(r"\)\s*server\s+\S+(\s+options\s*\(.*\))?\s*$", ")", code, flags=re.I | re.S)
     foreign = bool(re.match(r"^create\s+foreign\s+table", code, re.I))
     tree = parse(re.sub(r"^create\s+foreign\s+table", "CREATE TABLE", code, flags=re.I))
-    assert isinstance(tree, exp.Create)
+    if not isinstance(tree, exp.Create):
+        raise ValueError("unreadable CREATE TABLE")
     target = tree.this
     table = target.this if isinstance(target, exp.Schema) else target
     schema, name = reader.qualify(table)
@@ -171,8 +172,7 @@ def _column_constraint(
     elif isinstance(kind, exp.UniqueColumnConstraint):
         _add_key(reader, rel, "u", (column.name,), name)
     elif isinstance(kind, exp.DefaultColumnConstraint):
-        assert column.type is not None
-        column.default = deparse_default(reader, kind.this, column.type)
+        column.default = deparse_default(reader, kind.this, _known_type(column))
     elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
         column.not_null = True
         if kind.args.get("expression") is not None:  # GENERATED ALWAYS AS (expr) STORED
@@ -246,7 +246,8 @@ def _add_table_constraint_body(
         _add_key(reader, rel, "u", tuple(_key_column(c) for c in columns), name)
     elif isinstance(item, exp.ForeignKey):
         reference = item.args.get("reference")
-        assert isinstance(reference, exp.Reference)
+        if not isinstance(reference, exp.Reference):
+            raise ValueError("unreadable FOREIGN KEY")
         _add_foreign_key(reader, rel, tuple(ident_of(c) for c in item.expressions), reference, name)
 
 
@@ -317,17 +318,22 @@ def _schema_and_name(reader: Reader, table: exp.Expression) -> tuple[str | None,
     return (ident_of(db) if db is not None else None), ident_of(table.this)
 
 
+def _known_type(column: model.ColumnDef) -> model.ResolvedType:
+    if column.type is None:
+        raise ValueError(f'the type of column "{column.name}" is unknown')
+    return column.type
+
+
 def _alter_column(reader: Reader, rel: model.RelationDef, action: exp.AlterColumn) -> None:
+    """SET|DROP NOT NULL (sqlglot: allow_null), SET|DROP DEFAULT, TYPE."""
     column = rel.column(ident_of(action.this))
-    if action.args.get("drop") and action.args.get("allow_null") is not None:
-        column.not_null = False
-    elif action.args.get("allow_null") is not None:
-        column.not_null = not action.args["allow_null"] if action.args.get("allow_null") is not None else True
-    if action.args.get("default") is not None:
-        assert column.type is not None
-        column.default = deparse_default(reader, action.args["default"], column.type)
-    elif action.args.get("drop") and action.args.get("allow_null") is None:
+    allow_null = action.args.get("allow_null")
+    if allow_null is not None:
+        column.not_null = not allow_null
+    elif action.args.get("drop"):
         column.default = None
+    if action.args.get("default") is not None:
+        column.default = deparse_default(reader, action.args["default"], _known_type(column))
     if action.args.get("dtype") is not None:
         column.type = reader.type_text(action.args["dtype"].sql(dialect="postgres"))
 

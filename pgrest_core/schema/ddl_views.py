@@ -45,7 +45,8 @@ def create_table_as(reader: Reader, schema: str, name: str, query: exp.Expressio
 
 def create_view(reader: Reader, code: str) -> None:
     tree = parse(code)
-    assert isinstance(tree, exp.Create)
+    if not isinstance(tree, exp.Create):
+        raise ValueError("unreadable CREATE VIEW")
     target = tree.this
     table = target.this if isinstance(target, exp.Schema) else target
     schema, name = reader.qualify(table)

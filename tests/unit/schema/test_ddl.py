@@ -426,6 +426,8 @@ def test_cli_translates_against_schema_sql(tmp_path: Path) -> None:
     assert '"api"."pets"' in result.output and '"pets"."owner_id" = "people"."id"' in result.output
     missing = runner.invoke(translate, ["GET /people", "--schema-sql", str(tmp_path / "nope.sql")])
     assert missing.exit_code == 2 and "no such file" in missing.output
+    both = runner.invoke(translate, ["GET /people", "--schema-sql", str(ddl), "--schema-file", str(ddl)])
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_instead_of_triggers_and_rules_make_views_writable() -> None:
@@ -519,3 +521,12 @@ def test_media_type_handlers_and_representations() -> None:
         ("json", "color"): QualifiedName("public", "color"),
         ("color", "json"): QualifiedName("public", "json"),
     }
+
+
+def test_alter_column_type_and_a_default_on_a_view_column() -> None:
+    c = cache(
+        "create table t (a int, b text); alter table t alter column a type bigint;"
+        "create view v as select a, b from t; alter view v alter column b set default 'x';"
+    )
+    assert column(c, "t", "a").type == "bigint"
+    assert column(c, "v", "b").default == "'x'::text"
