@@ -200,7 +200,7 @@ def _relation_document(reader: Reader, rel: RelationDef) -> dict[str, Any]:
         "exposed": rel.schema in reader.exposed,
         "description": rel.description,
         "updatable_events": _updatable_events(reader, rel),
-        "columns": [_column_document(reader, rel, num, col) for num, col in enumerate(rel.columns, 1)],
+        "columns": [_column_document(reader, rel, num, col) for num, col in rel.live()],
     }
 
 

@@ -81,6 +81,7 @@ class ColumnDef:
     default: str | None = None
     generated: bool = False
     description: str | None = None
+    dropped: bool = False  # ALTER TABLE … DROP COLUMN
 
 
 @dataclass(slots=True)
@@ -99,14 +100,19 @@ class RelationDef:
     instead_events: int = 0
     partition: bool = False
 
+    def live(self) -> list[tuple[int, ColumnDef]]:
+        """(attnum, column) of the columns not dropped; a dropped one keeps its number, as in pg_attribute."""
+        return [(num, col) for num, col in enumerate(self.columns, 1) if not col.dropped]
+
     def column(self, name: str) -> ColumnDef:
-        for col in self.columns:
+        for _num, col in self.live():
             if col.name == name:
                 return col
         raise DdlError(f'column "{name}" of relation "{self.name}" does not exist')
 
     def attnum(self, name: str) -> int:
-        return self.columns.index(self.column(name)) + 1
+        wanted = self.column(name)
+        return next(num for num, col in self.live() if col is wanted)
 
 
 @dataclass(slots=True)

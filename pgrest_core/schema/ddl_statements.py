@@ -61,6 +61,10 @@ def apply(reader: Reader, text: str, line: int) -> None:
             rename(reader, code)
         elif head.startswith("alter table"):
             alter_table(reader, code)
+        elif re.match(
+            r"^alter\s+(view|materialized\s+view|foreign\s+table)\s.*\sset\s+schema\s", code, re.I | re.S
+        ):
+            alter_table(reader, code)
         elif re.match(r"^alter\s+view\s", head):  # ALTER VIEW … ALTER COLUMN … SET DEFAULT
             alter_table(reader, "ALTER TABLE " + re.sub(r"^alter\s+view\s", "", code, flags=re.I))
         elif head.startswith("comment on"):

@@ -115,12 +115,12 @@ def _fill_table(reader: Reader, rel: model.RelationDef, tree: exp.Create, foreig
         if isinstance(prop, exp.PartitionedOfProperty):
             rel.partition = True
             parent = reader.relation_of(prop.this)
-            rel.columns = [model.ColumnDef(c.name, c.type, c.not_null, c.default) for c in parent.columns]
+            rel.columns = [model.ColumnDef(c.name, c.type, c.not_null, c.default) for _n, c in parent.live()]
         elif isinstance(prop, exp.InheritsProperty):
             for parent_table in prop.expressions:
                 parent = reader.relation_of(parent_table)
                 rel.columns.extend(
-                    model.ColumnDef(c.name, c.type, c.not_null, c.default) for c in parent.columns
+                    model.ColumnDef(c.name, c.type, c.not_null, c.default) for _n, c in parent.live()
                 )
     items = target.expressions if isinstance(target, exp.Schema) else []
     for item in items:  # columns first: a table constraint may come before the columns it names
@@ -255,7 +255,30 @@ def _key_column(node: exp.Expression) -> str:
     return ident_of(node.this if isinstance(node, exp.Ordered) else node)
 
 
+# ALTER TABLE actions that do not change what the cache says (owner, row level security,
+# triggers, storage, statistics, validation, replica identity, clustering).
+_IGNORED_ALTER = re.compile(
+    rf"^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?{QUALIFIED}\s+(?:owner\s+to|"
+    r"(?:enable|disable|force|no\s+force)\s+(?:row\s+level\s+security|trigger|rule|always|replica)|"
+    r"set\s+(?:with|without|logged|unlogged|tablespace|access\s+method|\()|reset\s*\(|cluster\s+on|"
+    r"set\s+without\s+cluster|replica\s+identity|validate\s+constraint|"
+    r"alter\s+(?:column\s+)?\S+\s+set\s+(?:statistics|storage|compression|\())",
+    re.I,
+)
+_SET_SCHEMA = re.compile(
+    rf"^alter\s+(?:table|view|materialized\s+view|foreign\s+table)\s+(?:if\s+exists\s+)?({QUALIFIED})"
+    rf"\s+set\s+schema\s+({NAME})\s*$",
+    re.I,
+)
+
+
 def alter_table(reader: Reader, code: str) -> None:
+    if _IGNORED_ALTER.match(code):
+        return
+    moved = _SET_SCHEMA.match(code)
+    if moved:
+        _set_schema(reader, moved.group(1), fold_identifier(moved.group(2)))
+        return
     tree = parse(code)
     if not isinstance(tree, exp.Alter) or (tree.args.get("kind") or "").upper() != "TABLE":
         return
@@ -269,9 +292,61 @@ def alter_table(reader: Reader, code: str) -> None:
             for item in action.expressions:
                 _add_table_constraint(reader, rel, item)
         elif isinstance(action, exp.ColumnDef):
-            _add_column(reader, rel, action)
+            if not (action.args.get("exists") and _has_column(rel, ident_of(action.this))):
+                _add_column(reader, rel, action)
         elif isinstance(action, exp.AlterColumn):
             _alter_column(reader, rel, action)
+        elif isinstance(action, exp.Drop):
+            _drop_in_table(reader, rel, action)
+
+
+def _has_column(rel: model.RelationDef, name: str) -> bool:
+    return any(col.name == name for _num, col in rel.live())
+
+
+def _drop_in_table(reader: Reader, rel: model.RelationDef, action: exp.Drop) -> None:
+    """DROP COLUMN (its number stays taken, as in pg_attribute) or DROP CONSTRAINT."""
+    kind = str(action.args.get("kind") or "").upper()
+    for target in action.args.get("tables") or []:
+        name = ident_of(target.this)
+        if kind == "COLUMN":
+            if action.args.get("exists") and not _has_column(rel, name):
+                continue
+            rel.column(name).dropped = True
+            reader.constraints = [
+                con for con in reader.constraints if not _uses_column(reader, con, rel, name)
+            ]
+        elif kind == "CONSTRAINT":
+            kept = [con for con in reader.constraints if not (con.relid == rel.oid and con.name == name)]
+            if len(kept) == len(reader.constraints) and not action.args.get("exists"):
+                raise model.DdlError(f'constraint "{name}" of relation "{rel.name}" does not exist')
+            reader.constraints = kept
+
+
+def _uses_column(reader: Reader, con: model.ConstraintDef, rel: model.RelationDef, name: str) -> bool:
+    if con.relid == rel.oid and name in con.columns:
+        return True
+    if con.frelid != rel.oid:
+        return False
+    referenced = con.fcolumns
+    if referenced is None:  # the referenced table's primary key
+        referenced = next((c.columns for c in reader.constraints if c.relid == rel.oid and c.type == "p"), ())
+    return name in referenced
+
+
+def _set_schema(reader: Reader, target: str, schema: str) -> None:
+    rel = reader.find_relation(*split_qualified(target))
+    if rel is None:
+        raise model.DdlError(f'relation "{target}" does not exist')
+    if schema not in reader.schemas:
+        raise model.DdlError(f'schema "{schema}" does not exist')
+    del reader.relations[(rel.schema, rel.name)]
+    row_type = reader.types.pop((rel.schema, rel.name), None)
+    rel.schema = schema
+    reader.relations[(schema, rel.name)] = rel
+    if row_type is not None:
+        row_type.schema = schema
+        reader.types[(schema, rel.name)] = row_type
 
 
 _RENAME = re.compile(
@@ -383,7 +458,8 @@ def deparse_default(reader: Reader, node: exp.Expression, column_type: model.Res
             and isinstance(node.this, exp.Literal)
         ):
             return f"{model.sql_string(str(node.this.this))}::regclass"
-    return node.sql(dialect="postgres")
+    # pg_get_expr prints function names in lower case; sqlglot upper-cases the ones it knows.
+    return re.sub(r"^([A-Z_][A-Z0-9_]*)\(", lambda m: m.group(1).lower() + "(", node.sql(dialect="postgres"))
 
 
 def _regclass(argument: str) -> str:

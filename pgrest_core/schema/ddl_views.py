@@ -128,7 +128,7 @@ def _from_item(
         if item.args.get("db") is None and name in ctes:
             return _FromItem(alias or name, ctes[name], None)
         rel = reader.relation_of(item)
-        outputs: list[_Output] = [(c.name, c.type, (rel.oid, n)) for n, c in enumerate(rel.columns, 1)]
+        outputs: list[_Output] = [(c.name, c.type, (rel.oid, n)) for n, c in rel.live()]
         return _FromItem(alias or rel.name, outputs, rel)
     if isinstance(item, exp.Lateral) and isinstance(item.this, exp.Subquery):
         item = item.this
@@ -154,7 +154,7 @@ def _function_in_from(reader: Reader, item: exp.Table) -> list[_Output] | None:
         ):
             rel = next((r for r in reader.relations.values() if r.oid == fn.returns.user.relid), None)
             if rel is not None and not fn.returns.array:
-                return [(c.name, c.type, None) for c in rel.columns]
+                return [(c.name, c.type, None) for _n, c in rel.live()]
     return None
 
 

@@ -95,6 +95,75 @@ def test_demo_schema_from_ddl_equals_introspection(demo_database: tuple[str, lis
     )
 
 
+# Migrations as a project accumulates them: later scripts rename, drop and re-point things.
+MIGRATIONS = [
+    """
+    create schema api;
+    create schema internal;
+    create type api.status as enum ('draft', 'published');
+    create domain api.email as text check (value like '%@%');
+    create table api.users (
+      id bigserial primary key,
+      legacy_flag boolean default false,
+      email api.email not null unique,
+      name varchar(100),
+      created_at timestamptz not null default now()
+    );
+    comment on table api.users is 'People who write';
+    create table api.posts (
+      id int generated always as identity primary key,
+      author_id bigint not null references api.users,
+      status api.status default 'draft',
+      title text not null,
+      tags text[] default '{}',
+      score numeric(5, 2) default -1.5
+    );
+    create table api.tags (post_id int, tag text, primary key (post_id, tag));
+    alter table api.tags add constraint tags_post foreign key (post_id) references api.posts (id) on delete cascade;
+    create table internal.audit (id serial primary key, user_id bigint references api.users (id), at timestamptz);
+    """,
+    """
+    alter table api.users drop column legacy_flag;
+    alter table api.users add column bio text;
+    alter table api.users rename column name to display_name;
+    alter table api.posts rename constraint posts_author_id_fkey to written_by;
+    alter table api.posts add column editor_id bigint;
+    alter table api.posts add constraint edited_by foreign key (editor_id) references api.users (id);
+    alter table api.posts alter column title drop not null;
+    alter table api.posts alter column tags set default '{news}';
+    create view api.published as
+      select p.id, p.title, p.author_id as writer, u.display_name
+      from api.posts p join api.users u on u.id = p.author_id where p.status = 'published';
+    create view api.recent_posts as select * from api.posts where id > 100;
+    create view api.audit as select id, user_id, at from internal.audit;
+    create function api.publish(post_id int, at timestamptz default now()) returns api.posts
+      language sql volatile as $$ update api.posts set status = 'published' where id = post_id returning * $$;
+    create function api.post_count(api.users) returns bigint language sql stable
+      as $$ select count(*) from api.posts where author_id = $1.id $$;
+    comment on function api.post_count(api.users) is 'How many posts';
+    create table api.drafts (id int primary key);
+    alter table api.drafts set schema internal;
+    """,
+]
+
+
+@pytest.fixture
+def migrations_database(pg: TempPostgres) -> Iterator[tuple[str, list[str]]]:
+    uri, loaded = _load(pg, "ddl_diff_migrations", MIGRATIONS, ("public",))
+    yield uri, loaded
+    pg.drop_database("ddl_diff_migrations")
+
+
+def test_migrations_from_ddl_equal_introspection(migrations_database: tuple[str, list[str]]) -> None:
+    uri, loaded = migrations_database
+    assert len(loaded) == sum(len(split_script(text).statements) for text in MIGRATIONS)  # all of it loads
+    from_ddl, introspected, warnings = _caches(uri, loaded, ("api",), ("public",))
+    assert warnings == []
+    assert json.dumps(from_ddl, indent=1, sort_keys=True) == json.dumps(
+        introspected, indent=1, sort_keys=True
+    )
+
+
 # -- the conformance fixtures -----------------------------------------------------------------
 
 

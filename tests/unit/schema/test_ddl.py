@@ -530,3 +530,27 @@ def test_alter_column_type_and_a_default_on_a_view_column() -> None:
     )
     assert column(c, "t", "a").type == "bigint"
     assert column(c, "v", "b").default == "'x'::text"
+
+
+def test_migrations_drop_columns_and_constraints_and_move_tables() -> None:
+    c = cache(
+        "create schema archive;"
+        "create table users (id int primary key, legacy int, email text);"
+        "create table posts (id int primary key, author int references users, old_ref int references users);"
+        "alter table users owner to admin; alter table users enable row level security;"
+        "alter table users alter column email set statistics 100;"
+        "alter table users drop column legacy;"
+        "alter table users drop column if exists nothing;"
+        "alter table posts drop column old_ref;"  # its foreign key goes with it
+        "alter table posts drop constraint posts_author_fkey;"
+        "alter table posts add column if not exists author int;"
+        "alter table posts add constraint by_author foreign key (author) references users;"
+        "create table old (id int); alter table old set schema archive;"
+        "create view v as select * from users;"
+    )
+    assert [col.name for col in table(c, "users").columns] == ["id", "email"]
+    assert [col.name for col in table(c, "v").columns] == ["id", "email"]
+    assert table(c, "v").primary_key == ("id",)  # traced past the dropped column's number
+    to_users = [r for r in c.relationships_from(QualifiedName("public", "posts")) if r.target.name == "users"]
+    assert [(r.constraint, r.columns) for r in to_users] == [("by_author", (("author", "id"),))]
+    assert c.table("public", "old") is None
