@@ -144,6 +144,23 @@ MIGRATIONS = [
     create table api.drafts (id int primary key);
     alter table api.drafts set schema internal;
     """,
+    """
+    create view api.everyone as
+      select id, email::text as contact from api.users union all select id, 'audit' from internal.audit;
+    create view api.statuses as select distinct status from api.posts;
+    create materialized view api.post_stats as select author_id, count(*) as posts from api.posts group by author_id;
+    create table api.profiles (user_id bigint primary key references api.users, handle varchar(30) unique);
+    create table api.events (id int, at date not null, kind text) partition by range (at);
+    create table api.events_2024 partition of api.events for values from ('2024-01-01') to ('2025-01-01');
+    create table api.base (id int primary key, label text);
+    create table api.derived (extra int) inherits (api.base);
+    create function api.block() returns trigger language plpgsql as $$ begin return null; end $$;
+    create view api.guarded as select * from api.users;
+    create trigger no_delete instead of delete on api.guarded for each row execute function api.block();
+    create view api.summary as
+      with counts as (select author_id, count(*) as n from api.posts group by author_id)
+      select u.id, u.email, c.n, c.n > 10 as prolific from api.users u join counts c on c.author_id = u.id;
+    """,
 ]
 
 
