@@ -86,17 +86,21 @@ class DdlSchema:
 
 
 def read_ddl(
-    texts: Iterable[str], schemas: Sequence[str], search_path: Sequence[str] | None = None
+    texts: Iterable[str],
+    schemas: Sequence[str],
+    search_path: Sequence[str] | None = None,
+    sources: Sequence[str] = (),
 ) -> DdlSchema:
     """The schema cache of the DDL `texts` (scripts applied in order) and the reader's warnings.
 
     `schemas` are the exposed schemas (the first is the default). `search_path` is the one the
     scripts run with (for unqualified names; `SET search_path` in a script changes it), by
-    default `schemas` then `public`.
+    default `schemas` then `public`. `sources` names the texts in warnings (e.g. file names).
     """
     path = list(search_path) if search_path is not None else [*schemas, "public"]
     reader = Reader(schemas, path)
-    for text in texts:
+    for index, text in enumerate(texts):
+        reader.source = sources[index] if index < len(sources) else ""
         script = split_script(text)
         for meta in script.meta_commands:
             reader.warn(meta.line, meta.text, "psql meta-command ignored")
@@ -128,8 +132,9 @@ def read_ddl_files(
     paths: Iterable[str | Path], schemas: Sequence[str], search_path: Sequence[str] | None = None
 ) -> DdlSchema:
     """`read_ddl` over files and folders (see `ddl_files`); the one helper here that reads files."""
-    texts = [path.read_text(encoding="utf-8") for path in ddl_files(paths)]
-    return read_ddl(texts, schemas, search_path)
+    files = ddl_files(paths)
+    texts = [path.read_text(encoding="utf-8") for path in files]
+    return read_ddl(texts, schemas, search_path, sources=[str(path) for path in files])
 
 
 # -- the catalog document ---------------------------------------------------------------------

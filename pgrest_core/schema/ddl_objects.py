@@ -34,9 +34,11 @@ class DdlWarning:
     line: int
     statement: str  # its first line
     reason: str
+    source: str = ""  # the file (or other name) the text came from, when known
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}: {self.statement}"
+        where = f"{self.source}:{self.line}" if self.source else f"line {self.line}"
+        return f"{where}: {self.reason}: {self.statement}"
 
 
 class DdlError(ValueError):
@@ -184,6 +186,7 @@ class Reader:
         self.used_names: dict[str, set[str]] = {}  # per schema: relation and constraint names
         self.oids = itertools.count(16384)
         self.warnings: list[DdlWarning] = []
+        self.source = ""  # the name of the script being read, for warnings
 
     # -- names and types
 
@@ -272,7 +275,7 @@ class Reader:
     def warn(self, line: int, text: str, reason: str) -> None:
         code = strip_comments(text).strip()
         first = code.splitlines()[0] if code else ""
-        self.warnings.append(DdlWarning(line, first[:120], reason))
+        self.warnings.append(DdlWarning(line, first[:120], reason, self.source))
 
 
 def ident(node: Any) -> str:

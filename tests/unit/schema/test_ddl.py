@@ -408,6 +408,9 @@ def test_a_migrations_folder_is_read_in_name_order(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("not sql")
     result = read_ddl_files([folder], ["public"])
     assert result.warnings == ()
+    (folder / "004_broken.sql").write_text("\n\ncreate view v as select x from nowhere;")
+    (warning,) = read_ddl_files([folder], ["public"]).warnings
+    assert str(warning).startswith(f"{folder / '004_broken.sql'}:3: skipped (DdlError")
     assert [col.name for col in table(result.cache, "pets").columns] == ["id", "owner_id"]
     assert schema_from_ddl(["create table x ()"], ["public"]).table("public", "x") is not None
 
