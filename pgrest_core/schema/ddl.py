@@ -86,7 +86,7 @@ class DdlSchema:
 
 
 def read_ddl(
-    texts: Iterable[str],
+    texts: str | Iterable[str],
     schemas: Sequence[str],
     search_path: Sequence[str] | None = None,
     sources: Sequence[str] = (),
@@ -96,7 +96,9 @@ def read_ddl(
     `schemas` are the exposed schemas (the first is the default). `search_path` is the one the
     scripts run with (for unqualified names; `SET search_path` in a script changes it), by
     default `schemas` then `public`. `sources` names the texts in warnings (e.g. file names).
+    A single string is one script.
     """
+    texts = [texts] if isinstance(texts, str) else texts
     path = list(search_path) if search_path is not None else [*schemas, "public"]
     reader = Reader(schemas, path)
     for index, text in enumerate(texts):
@@ -110,7 +112,7 @@ def read_ddl(
 
 
 def schema_from_ddl(
-    texts: Iterable[str], schemas: Sequence[str], search_path: Sequence[str] | None = None
+    texts: str | Iterable[str], schemas: Sequence[str], search_path: Sequence[str] | None = None
 ) -> SchemaCache:
     """The schema cache of the DDL `texts`, e.g. `schema_from_ddl([sql], ["api"])`."""
     return read_ddl(texts, schemas, search_path).cache

@@ -413,6 +413,7 @@ def test_a_migrations_folder_is_read_in_name_order(tmp_path: Path) -> None:
     assert str(warning).startswith(f"{folder / '004_broken.sql'}:3: skipped (DdlError")
     assert [col.name for col in table(result.cache, "pets").columns] == ["id", "owner_id"]
     assert schema_from_ddl(["create table x ()"], ["public"]).table("public", "x") is not None
+    assert schema_from_ddl("create table x ()", ["public"]).table("public", "x") is not None  # one script
 
 
 def test_cli_translates_against_schema_sql(tmp_path: Path) -> None:
