@@ -4,6 +4,7 @@ and CSV output as PostgREST writes it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ import pytest
 from pgrest_core import demo
 from pgrest_core.config import Settings
 from pgrest_server.app import create_app
+from pgrest_server.postgres import TempPostgres
+from tests.conftest import module_database
 
 Call = tuple[str, str, dict[str, str], bytes | None]
 JSON = {"Content-Type": "application/json"}
@@ -122,3 +125,68 @@ def test_csv_output_quotes_values_as_postgresql_record_text(settings: Settings) 
     assert films.text == 'id,title,rating,sequel_of\n1,"Cléo from 5 to 7",8.1,\n3,Arrival,8.4,'
     assert empty.text == "\n"
     assert embedded.text == 'id,director\n1,"{""last_name"":""Varda""}"'
+
+
+# --- item 7: functions a request cannot call are not exposed -------------------------------------
+
+UNNAMED_ROLE = "hardening_unnamed_anon"
+UNNAMED_SQL = f"""
+create role {UNNAMED_ROLE} nologin;
+create schema api;
+grant usage on schema api to {UNNAMED_ROLE};
+create table api.items (id int primary key, name text);
+insert into api.items values (1, 'one');
+grant select on api.items to {UNNAMED_ROLE};
+create function api.two_unnamed(int, int) returns int language sql as 'select $1 + $2';
+create function api.one_unnamed_int(int) returns int language sql as 'select $1';
+create function api.mixed(int, b int) returns int language sql as 'select $1 + b';
+create function api.whole_text(text) returns text language sql as 'select $1';
+create function api.whole_json(json) returns json language sql as 'select $1';
+create function api.named(a int, b int) returns int language sql as 'select a + b';
+create function api.label(api.items) returns text language sql as 'select $1.name || ''!''';
+"""
+
+
+@pytest.fixture(scope="module")
+def unnamed_uri(pg: TempPostgres) -> Iterator[str]:
+    yield from module_database(pg, "hardening_unnamed", UNNAMED_SQL, (UNNAMED_ROLE,))
+
+
+def test_functions_with_unnamed_parameters_are_neither_documented_nor_callable(unnamed_uri: str) -> None:
+    settings = Settings(db_uri=unnamed_uri, db_schemas=("api",), db_anon_role=UNNAMED_ROLE, log_level="crit")
+    root, two, one, mixed, text, json_body, named, computed = send(
+        settings,
+        ("GET", "/", {}, None),
+        ("POST", "/rpc/two_unnamed", JSON, b"{}"),
+        ("GET", "/rpc/one_unnamed_int", {}, None),
+        ("POST", "/rpc/mixed", JSON, b'{"b": 1}'),
+        ("POST", "/rpc/whole_text", {"Content-Type": "text/plain"}, b"hi"),
+        ("POST", "/rpc/whole_json", JSON, b'{"x": 1}'),
+        ("GET", "/rpc/named?a=1&b=2", {}, None),
+        ("GET", "/items?select=id,label", {}, None),
+    )
+    paths = root.json()["paths"]
+    assert {path for path in paths if path.startswith("/rpc/")} == {
+        "/rpc/whole_text",
+        "/rpc/whole_json",
+        "/rpc/named",
+    }
+    # Valid Swagger 2.0: `required` names are unique (a single unnamed parameter is "", as in PostgREST).
+    for operations in paths.values():
+        for operation in operations.values():
+            assert len(set(_required(operation))) == len(_required(operation))
+    assert error(two) == (404, "PGRST202")
+    assert error(one) == (404, "PGRST202")
+    assert error(mixed) == (404, "PGRST202")
+    assert (text.status_code, text.json()) == (200, "hi")
+    assert (json_body.status_code, json_body.json()) == (200, {"x": 1})
+    assert (named.status_code, named.json()) == (200, 3)
+    assert computed.json() == [{"id": 1, "label": "one!"}]
+
+
+def _required(operation: Any) -> list[str]:
+    names: list[str] = []
+    for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+        schema = parameter.get("schema", {}) if isinstance(parameter, dict) else {}
+        names.extend(schema.get("required", []))
+    return names
