@@ -82,6 +82,7 @@ def prepare_read(
         cache,
         aggregates_enabled=options.aggregates_enabled,
         legacy_target_names=options.legacy_target_names,
+        max_rows=options.max_rows,
     )
     check_embed_filters(query, tree, legacy_target_names=options.legacy_target_names)
     page = top_level_page(tree.limit, tree.offset, request.range, options.max_rows)

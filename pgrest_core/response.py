@@ -89,12 +89,7 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
     total = _total(recipe, row)
     page = row.page_count
     if recipe.body_format == "object" and page != 1:
-        raise ApiRequestError(
-            "PGRST116",
-            406,
-            "Cannot coerce the result to a single JSON object",
-            f"The result contains {page} rows",
-        )
+        raise singular_error(page)
     status = recipe.success_status
     if total is not None and recipe.offset > total:
         error = invalid_range(f"An offset of {recipe.offset} was requested, but there are only {total} rows.")
@@ -138,6 +133,7 @@ def respond_no_content(row: ResultRow) -> Response:
 
 
 def singular_error(rows: int) -> ApiRequestError:
+    """PGRST116. Like PostgREST, the details say "rows" whatever the number (also "0 rows")."""
     return ApiRequestError(
         "PGRST116",
         406,

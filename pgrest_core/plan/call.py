@@ -121,6 +121,7 @@ def plan_call(
             table_cache,
             aggregates_enabled=aggregates_enabled,
             legacy_target_names=legacy_target_names,
+            max_rows=max_rows,
         )
         check_embed_filters(query, tree, legacy_target_names=legacy_target_names)
         page = top_level_page(tree.limit, tree.offset, request.range, max_rows)

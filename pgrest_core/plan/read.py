@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias
 
 from pgrest_core import ast
-from pgrest_core.errors import ApiRequestError, aggregates_disabled
+from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
 from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
 from pgrest_core.sql.fragment import literal_type
@@ -170,12 +170,17 @@ def plan_read(
     *,
     aggregates_enabled: bool,
     legacy_target_names: bool = True,
+    max_rows: int | None = None,
 ) -> ReadPlan:
-    """The plan tree for reading `relation` with the query's select, conditions, order and pages."""
+    """The plan tree for reading `relation` with the query's select, conditions, order and pages.
+
+    `max_rows` (db-max-rows) caps every embed's rows, as PostgREST does on every level; the
+    top level's page is settled afterwards by `top_level_page`, with the Range header.
+    """
     table = find_table(cache, relation.schema, relation.name)
     # No `select`, or an empty one, means every column.
     select = query.select or (ast.SelectField(ast.Field("*")),)
-    planner = _Planner(query, cache, aggregates_enabled, legacy_target_names)
+    planner = _Planner(query, cache, aggregates_enabled, legacy_target_names, max_rows)
     return planner.level(relation, table, select, (), planner.aliases.new(relation.name))
 
 
@@ -193,9 +198,15 @@ def on_path(scoped: ast.EmbedPath, level: LevelPath, *, legacy: bool) -> bool:
 
 class _Planner:
     def __init__(
-        self, query: ast.QueryParams, cache: SchemaCache | None, aggregates_enabled: bool, legacy: bool
+        self,
+        query: ast.QueryParams,
+        cache: SchemaCache | None,
+        aggregates_enabled: bool,
+        legacy: bool,
+        max_rows: int | None = None,
     ) -> None:
         self.query = query
+        self.max_rows = max_rows
         # With legacy target names, `rel.col=…` also reaches an embed aliased `alias:rel(…)`.
         self.legacy = legacy
         self.cache = cache
@@ -374,11 +385,15 @@ class _Planner:
         return tuple(out)
 
     def page(self, path: LevelPath) -> tuple[int | None, int | None]:
+        """The level's `limit`/`offset` as given. An embed's go to SQL as they are (PostgreSQL
+        rejects negative ones, as for PostgREST), capped at db-max-rows."""
         limit = offset = None
         for scoped in self.query.ranges:
             if on_path(scoped.path, path, legacy=self.legacy):
                 limit = scoped.limit if scoped.limit is not None else limit
                 offset = scoped.offset if scoped.offset is not None else offset
+        if path and self.max_rows is not None:
+            limit = self.max_rows if limit is None else min(limit, self.max_rows)
         return limit, offset
 
 
@@ -508,17 +523,29 @@ def top_level_page(
     header: ast.RangeHeader | None,
     max_rows: int | None,
 ) -> Page:
-    """Intersect the `Range` header with `limit`/`offset`, then cap at db-max-rows."""
-    lo, hi = 0, None  # rows lo .. hi-1; hi None: unbounded
+    """The top level's rows: `limit`/`offset` intersected with the `Range` header, capped at
+    db-max-rows, with PostgREST's rules for the edge cases:
+
+    * `limit=0` shows no rows whatever the header (a page ending at row -1);
+    * a negative offset starts at row 0 (the range is intersected with the rows there are);
+    * when nothing is left, e.g. `limit=-1` or a header past the limit, it is PGRST103 (416)
+      "Limit should be greater than or equal to zero.".
+    """
+    q_lo = query_offset if query_offset is not None else 0
+    q_hi = None if query_limit is None else q_lo + query_limit - 1  # inclusive; None: unbounded
+    if q_hi == -1:  # PostgREST's "limit zero" page, exempt from the checks below
+        return Page(0, 0)
+    lo, hi = 0, None
     if header is not None:
-        lo = header.offset
-        hi = None if header.limit is None else header.offset + header.limit
-    if query_offset is not None or query_limit is not None:
-        q_lo = query_offset or 0
-        q_hi = None if query_limit is None else q_lo + query_limit
-        lo = max(lo, q_lo)
-        hi = q_hi if hi is None else (hi if q_hi is None else min(hi, q_hi))
-    limit = None if hi is None else max(hi - lo, 0)
+        lo, hi = header.offset, None if header.limit is None else header.offset + header.limit - 1
+    lo = max(lo, q_lo)
+    hi = q_hi if hi is None else (hi if q_hi is None else min(hi, q_hi))
+    if hi is not None and hi < lo:
+        raise invalid_range(NEGATIVE_LIMIT)
+    limit = None if hi is None else hi - lo + 1
     if max_rows is not None:
         limit = max_rows if limit is None else min(limit, max_rows)
     return Page(lo, limit)
+
+
+NEGATIVE_LIMIT = "Limit should be greater than or equal to zero."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -190,3 +191,92 @@ def _required(operation: Any) -> list[str]:
         schema = parameter.get("schema", {}) if isinstance(parameter, dict) else {}
         names.extend(schema.get("required", []))
     return names
+
+
+# --- audit: pagination edge cases and error wording ------------------------------------------------
+
+
+def _ids(response: httpx.Response) -> list[int]:
+    return [row["id"] for row in response.json()]
+
+
+def test_pagination_edge_cases_as_postgrest(settings: Settings) -> None:
+    films = "/films?select=id&order=id"
+    (everything,) = send(settings, ("GET", films, {}, None))
+    all_ids = _ids(everything)
+    (
+        negative_limit,
+        negative_offset,
+        garbage,
+        zero,
+        zero_offset,
+        header_and_limit,
+        header_past,
+        embed_limit,
+    ) = send(
+        settings,
+        ("GET", films + "&limit=-1", {}, None),
+        ("GET", films + "&offset=-4", {}, None),
+        ("GET", films + "&limit=abc&offset=x", {}, None),
+        ("GET", films + "&limit=0", {"Range": "0-3"}, None),
+        ("GET", films + "&limit=0&offset=2", {}, None),
+        ("GET", films + "&limit=2", {"Range": "1-5"}, None),
+        ("GET", films + "&limit=2", {"Range": "5-8"}, None),
+        ("GET", "/directors?select=id,films(id)&films.limit=-1", {}, None),
+    )
+    limit_details = "Limit should be greater than or equal to zero."
+    assert (negative_limit.status_code, negative_limit.json()["details"]) == (416, limit_details)
+    assert _ids(negative_offset) == all_ids  # a negative offset is a no-op
+    assert _ids(garbage) == all_ids  # values that are not integers are ignored
+    assert (zero.status_code, zero.json(), zero.headers["Content-Range"]) == (200, [], "*/*")
+    assert (zero_offset.status_code, zero_offset.json()["code"]) == (416, "PGRST103")
+    assert (_ids(header_and_limit), header_and_limit.headers["Content-Range"]) == (all_ids[1:2], "1-1/*")
+    assert (header_past.status_code, header_past.json()["details"]) == (416, limit_details)
+    # An embed's negative limit reaches PostgreSQL, which rejects it (2201W, a client error).
+    assert (embed_limit.status_code, embed_limit.json()["code"]) == (400, "2201W")
+
+
+def test_db_max_rows_caps_every_level(settings: Settings) -> None:
+    capped = replace(settings, db_max_rows=1)
+    top, embedded, limited = send(
+        capped,
+        ("GET", "/directors?select=id&order=id", {}, None),
+        ("GET", "/directors?select=id,films(id)&id=eq.3&films.order=id", {}, None),
+        ("GET", "/directors?select=id,films(id)&id=eq.3&films.limit=5", {}, None),
+    )
+    assert (len(top.json()), top.headers["Content-Range"]) == (1, "0-0/*")
+    (director,) = embedded.json()
+    assert len(director["films"]) == 1
+    assert len(limited.json()[0]["films"]) == 1
+
+
+def test_error_details_say_rows_whatever_the_number(settings: Settings) -> None:
+    single = {"Accept": "application/vnd.pgrst.object+json"}
+    none, two, past, affected = send(
+        settings,
+        ("GET", "/films?id=eq.-1", single, None),
+        ("GET", "/films?id=in.(1,2)", single, None),
+        ("GET", "/films?id=eq.1&offset=2", {"Prefer": "count=exact"}, None),
+        (
+            "PATCH",
+            "/films?id=eq.1",
+            {**JSON, "Prefer": "handling=strict, max-affected=0, tx=rollback"},
+            b'{"rating": 1}',
+        ),
+    )
+    cannot = "Cannot coerce the result to a single JSON object"
+    assert (none.status_code, none.json()["message"], none.json()["details"]) == (
+        406,
+        cannot,
+        "The result contains 0 rows",
+    )
+    assert two.json()["details"] == "The result contains 2 rows"
+    assert (past.status_code, past.json()["details"]) == (
+        416,
+        "An offset of 2 was requested, but there are only 1 rows.",
+    )
+    assert (affected.status_code, affected.json()["code"], affected.json()["details"]) == (
+        400,
+        "PGRST124",
+        "The query affects 1 rows",
+    )
