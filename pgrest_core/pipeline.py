@@ -22,10 +22,12 @@ from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
 from pgrest_core.response import (
     canonical_location,
+    legacy_names_warning,
     read_preferences_applied,
     respond_mutation,
     respond_no_content,
     respond_read,
+    with_warning,
 )
 from pgrest_core.schema.model import QualifiedName, SchemaCache
 from pgrest_core.sql.build_call import prepare_call
@@ -104,6 +106,7 @@ def prepare_read(
         max_rows=options.max_rows,
         preference_applied=read_preferences_applied(request.preferences),
         content_location=canonical_location("/" + quote(relation.name, safe=""), request.query_pairs),
+        warning=legacy_names_warning(tree.legacy_names),
     )
     count_statement = counted if count in ("planned", "estimated") else None  # EXPLAINed by the runner
     return Prepared(statement, recipe, read_only=True, count_statement=count_statement)
@@ -111,11 +114,14 @@ def prepare_read(
 
 def respond(prepared: Prepared, row: ResultRow) -> Response:
     """The HTTP response for a prepared request's result row."""
-    if prepared.recipe.no_content:
-        return respond_no_content(row)
-    if prepared.recipe.mutation is not None:
-        return respond_mutation(prepared.recipe, row)
-    return respond_read(prepared.recipe, row)
+    recipe = prepared.recipe
+    if recipe.no_content:
+        response = respond_no_content(row)
+    elif recipe.mutation is not None:
+        response = respond_mutation(recipe, row)
+    else:
+        response = respond_read(recipe, row)
+    return with_warning(response, recipe.warning)
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -176,6 +182,7 @@ def prepare_mutation(
         location_columns=location,
         max_affected=prefs.max_affected if strict and mutation.kind in ("update", "delete") else None,
         created_unless_all_updated=merge,
+        warning=legacy_names_warning(planned.representation.legacy_names),
     )
     return Prepared(statement, recipe, read_only=False, check_before_commit=True)
 

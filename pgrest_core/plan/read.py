@@ -119,6 +119,9 @@ class ReadPlan:
     column_types: tuple[tuple[str, str], ...] = ()  # (column, type) where known, for filters
     # (column, function) for columns whose filter values are parsed by a text -> domain cast.
     text_parsers: tuple[tuple[str, QualifiedName], ...] = ()
+    # The root only: (target, alias) of embeds that query string keys named by their target
+    # although they have an alias (url-use-legacy-target-names): PostgREST's deprecation warning.
+    legacy_names: tuple[tuple[str, str], ...] = ()
 
     def column_type(self, name: str) -> str | None:
         for column, type_name in self.column_types:
@@ -181,7 +184,8 @@ def plan_read(
     # No `select`, or an empty one, means every column.
     select = query.select or (ast.SelectField(ast.Field("*")),)
     planner = _Planner(query, cache, aggregates_enabled, legacy_target_names, max_rows)
-    return planner.level(relation, table, select, (), planner.aliases.new(relation.name))
+    root = planner.level(relation, table, select, (), planner.aliases.new(relation.name))
+    return replace(root, legacy_names=tuple(planner.legacy_names)) if planner.legacy_names else root
 
 
 # A level's place in the tree: for each embed on the way, (name in the output, name of the target).
@@ -207,6 +211,7 @@ class _Planner:
     ) -> None:
         self.query = query
         self.max_rows = max_rows
+        self.legacy_names: dict[tuple[str, str], None] = {}  # ordered, without repeats
         # With legacy target names, `rel.col=…` also reaches an embed aliased `alias:rel(…)`.
         self.legacy = legacy
         self.cache = cache
@@ -349,7 +354,7 @@ class _Planner:
 
     def conditions(self, path: LevelPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
         by_name = {e.name: e for e in embeds}
-        scoped = (c for c in self.query.conditions if on_path(c.path, path, legacy=self.legacy))
+        scoped = (c for c in self.query.conditions if self.on_path(c.path, path))
         return tuple(_resolve(c.condition, by_name) for c in scoped)
 
     def order(
@@ -358,7 +363,7 @@ class _Planner:
         out: list[ast.OrderTerm | RelatedOrder] = []
         by_name = {e.name: e for e in embeds}
         for scoped in self.query.orders:
-            if not on_path(scoped.path, path, legacy=self.legacy):
+            if not self.on_path(scoped.path, path):
                 continue
             for term in scoped.terms:
                 if term.relation is None:
@@ -384,12 +389,21 @@ class _Planner:
                 out.append(RelatedOrder(embed.lateral_alias, term, embed.spread))
         return tuple(out)
 
+    def on_path(self, scoped: ast.EmbedPath, path: LevelPath) -> bool:
+        """`on_path`, noting each embed reached by its target name instead of its alias."""
+        if not on_path(scoped, path, legacy=self.legacy):
+            return False
+        for segment, (name, target) in zip(scoped, path, strict=True):
+            if segment != name:
+                self.legacy_names[(target, name)] = None
+        return True
+
     def page(self, path: LevelPath) -> tuple[int | None, int | None]:
         """The level's `limit`/`offset` as given. An embed's go to SQL as they are (PostgreSQL
         rejects negative ones, as for PostgREST), capped at db-max-rows."""
         limit = offset = None
         for scoped in self.query.ranges:
-            if on_path(scoped.path, path, legacy=self.legacy):
+            if self.on_path(scoped.path, path):
                 limit = scoped.limit if scoped.limit is not None else limit
                 offset = scoped.offset if scoped.offset is not None else offset
         if path and self.max_rows is not None:

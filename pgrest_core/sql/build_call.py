@@ -16,7 +16,7 @@ from pgrest_core import ast
 from pgrest_core.plan.call import CallArgument, CallPlan, plan_call
 from pgrest_core.plan.negotiate import JSON, Handlers, Representation, is_default_select, negotiate
 from pgrest_core.plan.types import Prepared, ResponseRecipe
-from pgrest_core.response import read_preferences_applied
+from pgrest_core.response import legacy_names_warning, read_preferences_applied
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.build_read import level_sql, page_sql
 from pgrest_core.sql.fragment import SLOT, Fragment, ident, join, param, sql
@@ -154,6 +154,7 @@ def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Op
         max_rows=options.max_rows,
         preference_applied=read_preferences_applied(request.preferences),
         no_content=plan.result == "void",
+        warning=legacy_names_warning(plan.read.legacy_names) if plan.read is not None else None,
     )
     planned = None
     if count in ("planned", "estimated"):

@@ -280,3 +280,33 @@ def test_error_details_say_rows_whatever_the_number(settings: Settings) -> None:
         "PGRST124",
         "The query affects 1 rows",
     )
+
+
+# --- audit: deprecation Warning header ---------------------------------------------------------------
+
+LEGACY_TEXT = (
+    '299 PostgRESTv16 "Embedded resource was referenced by relation name even though it has an alias. '
+    "This is deprecated and will stop working in a future release. "
+    'Update `films` to `work` in query string filters, orders or limits."'
+)
+
+
+def test_a_target_name_used_for_an_aliased_embed_gets_a_deprecation_warning(settings: Settings) -> None:
+    legacy, by_alias, call = send(
+        settings,
+        ("GET", "/directors?select=id,work:films(id)&films.order=id.desc&films.limit=1&id=eq.3", {}, None),
+        ("GET", "/directors?select=id,work:films(id)&work.limit=1&id=eq.3", {}, None),
+        ("GET", "/rpc/search_films?q=a&select=id,director:directors(id)&directors.id=eq.3", {}, None),
+    )
+    assert legacy.json() == [{"id": 3, "work": [{"id": 5}]}]
+    assert legacy.headers.get_list("Warning") == [LEGACY_TEXT]
+    assert "Warning" not in by_alias.headers
+    assert call.status_code == 200
+    assert "`directors` to `director`" in call.headers["Warning"]
+
+
+def test_no_warning_when_legacy_target_names_are_off(settings: Settings) -> None:
+    strict = replace(settings, url_use_legacy_target_names=False)
+    (response,) = send(strict, ("GET", "/directors?select=id,work:films(id)&films.limit=1", {}, None))
+    assert (response.status_code, response.json()["code"]) == (400, "PGRST108")
+    assert "Warning" not in response.headers
