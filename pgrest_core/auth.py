@@ -357,7 +357,7 @@ class _Header:
 def _read_header(segment: str) -> _Header:
     try:
         header = json.loads(_b64url_decode(segment))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise _bad_crypto() from None
     if not isinstance(header, dict):
         raise _bad_crypto()
@@ -391,7 +391,7 @@ def decode_token(token: str, keys: tuple[Jwk, ...]) -> dict[str, Any]:
         raise _no_suitable_key("None of the keys was able to decode the JWT")
     try:
         claims = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise claims_error("Parsing claims failed") from None
     if not isinstance(claims, dict):
         raise claims_error("Parsing claims failed")

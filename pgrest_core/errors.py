@@ -149,51 +149,63 @@ def aggregates_disabled() -> ApiRequestError:
 
 # --- PostgreSQL errors: SQLSTATE -> HTTP status, as data -------------------------------------
 
-# Exact codes win over class prefixes; the first matching prefix wins.
+# PostgREST 16's table. Exact codes win over class prefixes; the first matching prefix wins.
+# Codes whose status also depends on the message are in `status_for_sqlstate`.
 _EXACT_SQLSTATE_STATUS: Mapping[str, int] = {
-    "23503": 409,
-    "23505": 409,
-    "25006": 405,
-    "P0001": 400,
-    "42883": 404,
-    "42P01": 404,
-    "42P17": 500,
+    "23503": 409,  # foreign_key_violation
+    "23505": 409,  # unique_violation
+    "25006": 405,  # read_only_sql_transaction
+    "21000": 500,  # cardinality_violation: a function or view failing, not the request
     "53400": 500,  # configuration_limit_exceeded (temp_file_limit): not a transient 503
+    "57P01": 503,  # admin_shutdown: the connection was terminated (a database restart)
+    "P0001": 400,  # RAISE's default
+    "42883": 404,  # undefined_function
+    "42P01": 404,  # undefined_table
+    "42P17": 500,  # infinite recursion (of a policy)
 }
 _PREFIX_SQLSTATE_STATUS: tuple[tuple[str, int], ...] = (
-    ("08", 503),
-    ("09", 500),
-    ("0L", 403),
-    ("0P", 403),
-    ("25", 500),
-    ("28", 403),
-    ("2D", 500),
-    ("38", 500),
-    ("39", 500),
-    ("3B", 500),
-    ("40", 500),
-    ("53", 503),
-    ("54", 500),
-    ("55", 500),
-    ("57", 500),
-    ("58", 500),
-    ("F0", 500),
-    ("HV", 500),
-    ("P0", 500),
-    ("XX", 500),
+    ("08", 503),  # connection exception
+    ("09", 500),  # triggered action exception
+    ("0L", 403),  # invalid grantor
+    ("0P", 403),  # invalid role specification
+    ("25", 500),  # invalid transaction state
+    ("28", 403),  # invalid authorization specification
+    ("2D", 500),  # invalid transaction termination
+    ("38", 500),  # external routine exception
+    ("39", 500),  # external routine invocation exception
+    ("3B", 500),  # savepoint exception
+    ("40", 500),  # transaction rollback
+    ("53", 503),  # insufficient resources
+    ("54", 500),  # program limit exceeded
+    ("55", 500),  # object not in prerequisite state
+    ("57", 500),  # operator intervention
+    ("58", 500),  # system error
+    ("F0", 500),  # configuration file error
+    ("HV", 500),  # foreign data wrapper error
+    ("P0", 500),  # PL/pgSQL error
+    ("XX", 500),  # internal error
 )
 
 
-def status_for_sqlstate(sqlstate: str, *, authenticated: bool) -> int:
-    """The HTTP status PostgREST answers for a PostgreSQL error code.
+def status_for_sqlstate(sqlstate: str, *, authenticated: bool, message: str = "") -> int:
+    """The HTTP status PostgREST answers for a PostgreSQL error code (and message).
 
     `42501` (insufficient privilege) is 401 for the anonymous role and 403 otherwise;
     `PTxyz` codes raised by user functions carry their own status `xyz` (500 when not digits).
+    Three codes depend on the message: 21000 from pg-safeupdate ("… requires a WHERE clause")
+    is the client's mistake (400); 22023 "role … does not exist" is a JWT naming an unknown
+    role (401); 42883 for `xmlagg(…)` means no XML output is possible (406).
     """
     if sqlstate == "42501":
         return 403 if authenticated else 401
     if sqlstate.startswith("PT"):
         return int(sqlstate[2:]) if sqlstate[2:].isdigit() else 500
+    if sqlstate == "21000" and message.endswith("requires a WHERE clause"):
+        return 400
+    if sqlstate == "22023" and message.startswith("role") and message.endswith("does not exist"):
+        return 401
+    if sqlstate == "42883" and message.startswith("function xmlagg("):
+        return 406
     exact = _EXACT_SQLSTATE_STATUS.get(sqlstate)
     if exact is not None:
         return exact

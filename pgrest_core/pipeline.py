@@ -24,10 +24,12 @@ from pgrest_core.prepared import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
 from pgrest_core.response import (
     canonical_location,
+    legacy_names_warning,
     read_preferences_applied,
     respond_mutation,
     respond_no_content,
     respond_read,
+    with_warning,
 )
 from pgrest_core.schema.model import QualifiedName, SchemaCache
 from pgrest_core.sql import build_call
@@ -83,6 +85,7 @@ def prepare_read(
         cache,
         aggregates_enabled=options.aggregates_enabled,
         legacy_target_names=options.legacy_target_names,
+        max_rows=options.max_rows,
     )
     check_embed_filters(query, tree, legacy_target_names=options.legacy_target_names)
     page = top_level_page(tree.limit, tree.offset, request.range, options.max_rows)
@@ -104,6 +107,7 @@ def prepare_read(
         max_rows=options.max_rows,
         preference_applied=read_preferences_applied(request.preferences),
         content_location=canonical_location("/" + quote(relation.name, safe=""), request.query_pairs),
+        warning=legacy_names_warning(tree.legacy_names),
     )
     count_statement = counted if count in ("planned", "estimated") else None  # EXPLAINed by the runner
     return Prepared(statement, recipe, read_only=True, count_statement=count_statement)
@@ -111,11 +115,14 @@ def prepare_read(
 
 def respond(prepared: Prepared, row: ResultRow) -> Response:
     """The HTTP response for a prepared request's result row."""
-    if prepared.recipe.no_content:
-        return respond_no_content(row)
-    if prepared.recipe.mutation is not None:
-        return respond_mutation(prepared.recipe, row)
-    return respond_read(prepared.recipe, row)
+    recipe = prepared.recipe
+    if recipe.no_content:
+        response = respond_no_content(row)
+    elif recipe.mutation is not None:
+        response = respond_mutation(recipe, row)
+    else:
+        response = respond_read(recipe, row)
+    return with_warning(response, recipe.warning)
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -176,6 +183,7 @@ def prepare_mutation(
         location_columns=location,
         max_affected=prefs.max_affected if strict and mutation.kind in ("update", "delete") else None,
         created_unless_all_updated=merge,
+        warning=legacy_names_warning(planned.representation.legacy_names),
     )
     return Prepared(statement, recipe, read_only=False, check_before_commit=True)
 
@@ -234,6 +242,7 @@ def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Op
         max_rows=options.max_rows,
         preference_applied=read_preferences_applied(request.preferences),
         no_content=plan.result == "void",
+        warning=legacy_names_warning(plan.read.legacy_names) if plan.read is not None else None,
     )
     planned = None
     if count in ("planned", "estimated"):

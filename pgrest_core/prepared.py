@@ -51,6 +51,7 @@ class ResponseRecipe:
     location_columns: tuple[str, ...] = ()
     max_affected: int | None = None  # handling=strict: more affected rows is PGRST124
     created_unless_all_updated: bool = False  # merge-duplicates: 200 when no row was inserted
+    warning: str | None = None  # a `Warning` header (PostgREST's deprecation warning)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,12 +93,7 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
     total = _total(recipe, row)
     page = row.page_count
     if recipe.body_format == "object" and page != 1:
-        raise ApiRequestError(
-            "PGRST116",
-            406,
-            "Cannot coerce the result to a single JSON object",
-            f"The result contains {page} rows",
-        )
+        raise singular_error(page)
     status = recipe.success_status
     if total is not None and recipe.offset > total:
         error = invalid_range(f"An offset of {recipe.offset} was requested, but there are only {total} rows.")
@@ -141,7 +136,32 @@ def respond_no_content(row: ResultRow) -> Response:
 # --- writes ----------------------------------------------------------------------------------
 
 
+# The warn-agent of PostgREST 16's `Warning` headers, as its documentation shows them.
+WARN_AGENT = "PostgRESTv16"
+
+
+def legacy_names_warning(names: tuple[tuple[str, str], ...]) -> str | None:
+    """The `Warning` header for embeds named by their target although they have an alias
+    (allowed by url-use-legacy-target-names, deprecated): `299 <agent> "<text>"`."""
+    if not names:
+        return None
+    replacements = ", ".join(f"`{target}` to `{alias}`" for target, alias in names)
+    text = (
+        "Embedded resource was referenced by relation name even though it has an alias. This is "
+        "deprecated and will stop working in a future release. "
+        f"Update {replacements} in query string filters, orders or limits."
+    )
+    return f'299 {WARN_AGENT} "{text}"'
+
+
+def with_warning(response: Response, warning: str | None) -> Response:
+    if warning is None:
+        return response
+    return Response(response.status, (*response.headers, ("Warning", warning)), response.body)
+
+
 def singular_error(rows: int) -> ApiRequestError:
+    """PGRST116. Like PostgREST, the details say "rows" whatever the number (also "0 rows")."""
     return ApiRequestError(
         "PGRST116",
         406,

@@ -13,18 +13,16 @@ a "did you mean" hint. Types come from the schema cache, never from the request.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import parse_qsl
 
 from pgrest_core import ast
-from pgrest_core.errors import PgrstError, SchemaCacheError, invalid_body
+from pgrest_core.errors import DatabaseError, PgrstError, SchemaCacheError, invalid_body
 from pgrest_core.plan.fuzzy import DEFAULT_MIN_SCORE, TABLE_MIN_SCORE, best_match
 from pgrest_core.plan.read import ReadPlan, check_embed_filters, plan_read, top_level_page
+from pgrest_core.request.payload import RawBody, RawJson, parse_call_body
 from pgrest_core.request.query import parse_query_params
 from pgrest_core.schema.model import QualifiedName, Routine, RoutineParam, SchemaCache
 
@@ -34,11 +32,6 @@ ResultKind = Literal["rows", "single", "scalar", "scalar_set", "void"]
 # A body passed whole to a single unnamed parameter of this type.
 BodyKind = Literal["json", "text", "xml", "bytea"]
 
-_RAW_BODY_KINDS: Mapping[str, BodyKind] = {
-    "text/plain": "text",
-    "text/xml": "xml",
-    "application/octet-stream": "bytea",
-}
 _BODY_TYPES: Mapping[BodyKind, frozenset[str]] = {
     "json": frozenset({"json", "jsonb"}),
     "text": frozenset({"text"}),
@@ -128,6 +121,7 @@ def plan_call(
             table_cache,
             aggregates_enabled=aggregates_enabled,
             legacy_target_names=legacy_target_names,
+            max_rows=max_rows,
         )
         check_embed_filters(query, tree, legacy_target_names=legacy_target_names)
         page = top_level_page(tree.limit, tree.offset, request.range, max_rows)
@@ -195,47 +189,21 @@ def _as_filter(key: str, value: str) -> ast.ScopedCondition | None:
 
 
 def _body_arguments(request: ast.ApiRequest) -> _Given:
-    body = request.body or b""
-    essence = request.content_type.essence if request.content_type is not None else "application/json"
-    raw_kind = _RAW_BODY_KINDS.get(essence)
-    if raw_kind is not None:
-        raw: str | bytes = body if raw_kind == "bytea" else body.decode("utf-8", errors="replace")
-        return _Given({}, from_json=False, body_kind=raw_kind, body=raw)
-    if essence == "application/x-www-form-urlencoded":
-        pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        form: dict[str, list[object]] = {}
-        for key, value in pairs:
-            form.setdefault(key, []).append(value)
-        return _Given({k: tuple(v) for k, v in form.items()}, from_json=False)
-    if essence == "text/csv":
-        return _Given(_csv_first_row(body), from_json=False)
-    return _json_arguments(body, request.query.columns)
-
-
-def _json_arguments(body: bytes, columns: tuple[str, ...] | None) -> _Given:
-    """A JSON object's keys are the arguments (an empty body is `{}`); the body is kept whole
-    for a function taking a single unnamed json parameter."""
-    text = body.decode("utf-8", errors="replace")
-    if not text.strip():
-        text = "{}"
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise invalid_body("Empty or invalid json") from None
-    if isinstance(document, list):  # an array of objects: the first one is the call
-        document = document[0] if document else {}
-    obj = document if isinstance(document, dict) else {}
-    if columns is not None:  # `columns=` names the keys to take; the others are ignored
-        obj = {key: obj.get(key) for key in columns}
-    return _Given({k: (v,) for k, v in obj.items()}, from_json=True, body_kind="json", body=text)
-
-
-def _csv_first_row(body: bytes) -> dict[str, tuple[object, ...]]:
-    rows = [row for row in csv.reader(io.StringIO(body.decode("utf-8", errors="replace"))) if row]
-    if not rows:
-        return {}
-    header, first = rows[0], rows[1] if len(rows) > 1 else []
-    return {name: (first[i] if i < len(first) else None,) for i, name in enumerate(header)}
+    """The arguments a POST body passes, decoded like a write's body (`request.payload`)."""
+    decoded = parse_call_body(request.body, request.content_type, columns=request.query.columns)
+    if isinstance(decoded, RawBody):
+        return _Given({}, from_json=False, body_kind=decoded.kind, body=decoded.value)
+    values: dict[str, list[object]] = {}
+    for key, value in decoded.first_items:
+        values.setdefault(key, []).append(value)
+    if request.query.columns is not None:  # `columns=` names the keys to take; the others are ignored
+        values = {key: values.get(key, [None]) for key in request.query.columns}
+    given = {key: tuple(v) for key, v in values.items()}
+    if not decoded.json_values:  # a form or CSV: text values, parsed by PostgreSQL
+        return _Given(given, from_json=False)
+    # The body is kept whole for a function taking a single unnamed json parameter.
+    text = request.body.decode("utf-8", errors="replace") if request.body else "{}"
+    return _Given(given, from_json=True, body_kind="json", body=text)
 
 
 # --- choosing the overload -----------------------------------------------------------------------
@@ -355,7 +323,25 @@ def _value(param: RoutineParam, values: tuple[object, ...], given: _Given) -> Ar
     value = values[-1]
     if param.variadic and not isinstance(value, list):
         value = [value]
-    return value_text(value, param.type)
+    try:
+        text = value_text(value, param.type)
+    except RecursionError:  # arrays this deep are beyond PostgreSQL's 6 dimensions anyway
+        raise invalid_body("Empty or invalid json") from None
+    if text is not None and "\x00" in text and param.type not in ("json", "jsonb"):
+        raise nul_in_json_text()
+    return text
+
+
+def nul_in_json_text() -> DatabaseError:
+    """A JSON `\\u0000` reaching a non-JSON parameter.
+
+    PostgREST converts the JSON body with json_to_record, where PostgreSQL rejects the escape
+    (22P05, as for a table insert); pgrest binds each argument as text, which cannot hold NUL,
+    so the same error is raised here instead of a client-side failure of the driver.
+    """
+    return DatabaseError(
+        "22P05", 400, "unsupported Unicode escape sequence", "\\u0000 cannot be converted to text."
+    )
 
 
 def cast_type(type_name: str) -> str:
@@ -370,6 +356,8 @@ def value_text(value: object, type_name: str) -> str | None:
     """A JSON value as the text PostgreSQL parses into `type_name` (json params get JSON text)."""
     if value is None:
         return None
+    if isinstance(value, RawJson):  # too deep to decode: PostgreSQL parses the JSON text
+        return str(value)
     if type_name in ("json", "jsonb"):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, str):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias
 
 from pgrest_core import ast
-from pgrest_core.errors import ApiRequestError, aggregates_disabled
+from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
 from pgrest_core.fragment import literal_type
 from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
@@ -119,6 +119,9 @@ class ReadPlan:
     column_types: tuple[tuple[str, str], ...] = ()  # (column, type) where known, for filters
     # (column, function) for columns whose filter values are parsed by a text -> domain cast.
     text_parsers: tuple[tuple[str, QualifiedName], ...] = ()
+    # The root only: (target, alias) of embeds that query string keys named by their target
+    # although they have an alias (url-use-legacy-target-names): PostgREST's deprecation warning.
+    legacy_names: tuple[tuple[str, str], ...] = ()
 
     def column_type(self, name: str) -> str | None:
         for column, type_name in self.column_types:
@@ -170,13 +173,19 @@ def plan_read(
     *,
     aggregates_enabled: bool,
     legacy_target_names: bool = True,
+    max_rows: int | None = None,
 ) -> ReadPlan:
-    """The plan tree for reading `relation` with the query's select, conditions, order and pages."""
+    """The plan tree for reading `relation` with the query's select, conditions, order and pages.
+
+    `max_rows` (db-max-rows) caps every embed's rows, as PostgREST does on every level; the
+    top level's page is settled afterwards by `top_level_page`, with the Range header.
+    """
     table = find_table(cache, relation.schema, relation.name)
     # No `select`, or an empty one, means every column.
     select = query.select or (ast.SelectField(ast.Field("*")),)
-    planner = _Planner(query, cache, aggregates_enabled, legacy_target_names)
-    return planner.level(relation, table, select, (), planner.aliases.new(relation.name))
+    planner = _Planner(query, cache, aggregates_enabled, legacy_target_names, max_rows)
+    root = planner.level(relation, table, select, (), planner.aliases.new(relation.name))
+    return replace(root, legacy_names=tuple(planner.legacy_names)) if planner.legacy_names else root
 
 
 # A level's place in the tree: for each embed on the way, (name in the output, name of the target).
@@ -193,9 +202,16 @@ def on_path(scoped: ast.EmbedPath, level: LevelPath, *, legacy: bool) -> bool:
 
 class _Planner:
     def __init__(
-        self, query: ast.QueryParams, cache: SchemaCache | None, aggregates_enabled: bool, legacy: bool
+        self,
+        query: ast.QueryParams,
+        cache: SchemaCache | None,
+        aggregates_enabled: bool,
+        legacy: bool,
+        max_rows: int | None = None,
     ) -> None:
         self.query = query
+        self.max_rows = max_rows
+        self.legacy_names: dict[tuple[str, str], None] = {}  # ordered, without repeats
         # With legacy target names, `rel.col=…` also reaches an embed aliased `alias:rel(…)`.
         self.legacy = legacy
         self.cache = cache
@@ -338,7 +354,7 @@ class _Planner:
 
     def conditions(self, path: LevelPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
         by_name = {e.name: e for e in embeds}
-        scoped = (c for c in self.query.conditions if on_path(c.path, path, legacy=self.legacy))
+        scoped = (c for c in self.query.conditions if self.on_path(c.path, path))
         return tuple(_resolve(c.condition, by_name) for c in scoped)
 
     def order(
@@ -347,7 +363,7 @@ class _Planner:
         out: list[ast.OrderTerm | RelatedOrder] = []
         by_name = {e.name: e for e in embeds}
         for scoped in self.query.orders:
-            if not on_path(scoped.path, path, legacy=self.legacy):
+            if not self.on_path(scoped.path, path):
                 continue
             for term in scoped.terms:
                 if term.relation is None:
@@ -373,12 +389,25 @@ class _Planner:
                 out.append(RelatedOrder(embed.lateral_alias, term, embed.spread))
         return tuple(out)
 
+    def on_path(self, scoped: ast.EmbedPath, path: LevelPath) -> bool:
+        """`on_path`, noting each embed reached by its target name instead of its alias."""
+        if not on_path(scoped, path, legacy=self.legacy):
+            return False
+        for segment, (name, target) in zip(scoped, path, strict=True):
+            if segment != name:
+                self.legacy_names[(target, name)] = None
+        return True
+
     def page(self, path: LevelPath) -> tuple[int | None, int | None]:
+        """The level's `limit`/`offset` as given. An embed's go to SQL as they are (PostgreSQL
+        rejects negative ones, as for PostgREST), capped at db-max-rows."""
         limit = offset = None
         for scoped in self.query.ranges:
-            if on_path(scoped.path, path, legacy=self.legacy):
+            if self.on_path(scoped.path, path):
                 limit = scoped.limit if scoped.limit is not None else limit
                 offset = scoped.offset if scoped.offset is not None else offset
+        if path and self.max_rows is not None:
+            limit = self.max_rows if limit is None else min(limit, self.max_rows)
         return limit, offset
 
 
@@ -508,17 +537,29 @@ def top_level_page(
     header: ast.RangeHeader | None,
     max_rows: int | None,
 ) -> Page:
-    """Intersect the `Range` header with `limit`/`offset`, then cap at db-max-rows."""
-    lo, hi = 0, None  # rows lo .. hi-1; hi None: unbounded
+    """The top level's rows: `limit`/`offset` intersected with the `Range` header, capped at
+    db-max-rows, with PostgREST's rules for the edge cases:
+
+    * `limit=0` shows no rows whatever the header (a page ending at row -1);
+    * a negative offset starts at row 0 (the range is intersected with the rows there are);
+    * when nothing is left, e.g. `limit=-1` or a header past the limit, it is PGRST103 (416)
+      "Limit should be greater than or equal to zero.".
+    """
+    q_lo = query_offset if query_offset is not None else 0
+    q_hi = None if query_limit is None else q_lo + query_limit - 1  # inclusive; None: unbounded
+    if q_hi == -1:  # PostgREST's "limit zero" page, exempt from the checks below
+        return Page(0, 0)
+    lo, hi = 0, None
     if header is not None:
-        lo = header.offset
-        hi = None if header.limit is None else header.offset + header.limit
-    if query_offset is not None or query_limit is not None:
-        q_lo = query_offset or 0
-        q_hi = None if query_limit is None else q_lo + query_limit
-        lo = max(lo, q_lo)
-        hi = q_hi if hi is None else (hi if q_hi is None else min(hi, q_hi))
-    limit = None if hi is None else max(hi - lo, 0)
+        lo, hi = header.offset, None if header.limit is None else header.offset + header.limit - 1
+    lo = max(lo, q_lo)
+    hi = q_hi if hi is None else (hi if q_hi is None else min(hi, q_hi))
+    if hi is not None and hi < lo:
+        raise invalid_range(NEGATIVE_LIMIT)
+    limit = None if hi is None else hi - lo + 1
     if max_rows is not None:
         limit = max_rows if limit is None else min(limit, max_rows)
     return Page(lo, limit)
+
+
+NEGATIVE_LIMIT = "Limit should be greater than or equal to zero."

@@ -77,9 +77,10 @@ def parse_query_params(pairs: Sequence[tuple[str, str]], *, routine: bool = Fals
             orders.append(ScopedOrder(_embed_path(key) if dot != -1 else (), parse_order(value)))
         elif last == "limit" or last == "offset":
             path = _embed_path(key) if dot != -1 else ()
-            limit, offset = ranges.get(path, (None, None))
-            number = parse_nonnegative(value, last)
-            ranges[path] = (number, offset) if last == "limit" else (limit, number)
+            number = range_number(value)
+            if number is not None:  # like PostgREST, a value that is not an integer is ignored
+                limit, offset = ranges.get(path, (None, None))
+                ranges[path] = (number, offset) if last == "limit" else (limit, number)
         elif last == "and" or last == "or":
             if dot == -1:  # a bare `and`/`or` key: no embed path, nothing negates it
                 path, negated, operator = (), False, _LOGIC_OPERATORS[last]
@@ -121,18 +122,21 @@ def parse_columns(text: str, what: str) -> tuple[str, ...]:
         raise to_error(what, text, text, failure) from None
 
 
-def parse_nonnegative(text: str, name: str) -> int:
-    """`limit=10`, `offset=0`: digits only."""
-    if text.isascii() and text.isdigit():  # fast path: the usual case, and no error to describe
+# An integer as Haskell's `read` takes it: optional surrounding whitespace and minus sign.
+_RANGE_NUMBER: Final = re.compile(r"\s*(-?[0-9]+)\s*")
+
+
+def range_number(text: str) -> int | None:
+    """`limit=10`, `offset=-2`: an integer, possibly negative; None when it is not one.
+
+    PostgREST reads these with `readMaybe`, so anything else (`x`, `1.5`, `+2`, empty) leaves
+    the parameter out rather than failing; negative values are judged when paging
+    (`plan.read.top_level_page`) or by PostgreSQL (an embed's LIMIT/OFFSET).
+    """
+    if text.isascii() and text.isdigit():  # fast path: the usual case
         return int(text)
-    reject_nul(f"{name} parameter", text)
-    end = 0
-    while end < len(text) and "0" <= text[end] <= "9":
-        end += 1
-    if end == len(text) and end > 0:
-        return int(text)
-    expected = ("digit",) if end == 0 else ("digit", END)
-    raise to_error(f"{name} parameter", text, text, ParseFailure(end, expected))
+    match = _RANGE_NUMBER.fullmatch(text)
+    return int(match.group(1)) if match is not None else None
 
 
 # --- keys --------------------------------------------------------------------------------------

@@ -46,6 +46,17 @@ def connection_failure(error: BaseException) -> ConnectionFailure:
     return ConnectionFailure("PGRST001", 503, message, str(error) or None)
 
 
+def client_data_error(error: psycopg.DataError) -> DatabaseError:
+    """A value psycopg refuses to send: an error in the request's data, never a lost connection.
+
+    The only such value pgrest can produce is text holding NUL, which PostgreSQL itself
+    rejects with 22021 when PostgREST sends it (as a filter or query-string argument).
+    """
+    if "NUL" in str(error):
+        return DatabaseError("22021", 400, 'invalid byte sequence for encoding "UTF8": 0x00')
+    return DatabaseError("22000", 400, str(error))
+
+
 def _text_or_none(value: Any) -> str | None:
     if value is None:
         return None
@@ -56,7 +67,7 @@ def _custom_pgrst_error(message: str | None, detail: str | None) -> PgrstError:
     """The error a `RAISE SQLSTATE 'PGRST'` asked for, or PGRST121 when its JSON is unusable."""
     try:
         body = json.loads(message or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("code"), str) or "message" not in body:
         return _raise_parse_error(f"Invalid JSON value for MESSAGE: '{message}'", _MESSAGE_HINT)
@@ -64,7 +75,7 @@ def _custom_pgrst_error(message: str | None, detail: str | None) -> PgrstError:
         return _raise_parse_error("DETAIL is missing in the RAISE statement", _DETAIL_HINT)
     try:
         meta = json.loads(detail)
-    except ValueError:
+    except (ValueError, RecursionError):
         meta = None
     status = meta.get("status") if isinstance(meta, dict) else None
     headers = meta.get("headers") if isinstance(meta, dict) else None
@@ -83,16 +94,17 @@ def _custom_pgrst_error(message: str | None, detail: str | None) -> PgrstError:
 def from_psycopg(error: psycopg.Error, *, authenticated: bool) -> PgrstError:
     """The PgrstError answering a psycopg exception raised while running a request."""
     sqlstate = error.sqlstate
+    if sqlstate is None and isinstance(error, psycopg.DataError):
+        # Raised by psycopg itself while sending a value (the connection is fine).
+        return client_data_error(error)
     if sqlstate is None:
         # No SQLSTATE: the connection itself failed (closed, unreachable, protocol error).
         return connection_failure(error)
     diag = error.diag
     if sqlstate == "PGRST":
         return _custom_pgrst_error(diag.message_primary, diag.message_detail)
-    status = status_for_sqlstate(sqlstate, authenticated=authenticated)
     message = diag.message_primary or str(error)
-    if sqlstate == "22023" and message.startswith("role ") and message.endswith(" does not exist"):
-        status = 401  # the JWT named a role the database does not have: an authentication failure
+    status = status_for_sqlstate(sqlstate, authenticated=authenticated, message=message)
     headers: tuple[tuple[str, str], ...] = ()
     if status == 401:
         headers = (("WWW-Authenticate", "Bearer"),)

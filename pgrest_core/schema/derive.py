@@ -410,7 +410,8 @@ def _routines(cat: _Catalog, raw_functions: Iterable[Mapping[str, Any]]) -> _Rou
     computed: list[ComputedRelationship] = []
     for raw in raw_functions:
         routine = _routine(raw)
-        by_name[routine.qualified_name].append(routine)
+        if routine.callable:  # others are never exposed, though they may be computed fields
+            by_name[routine.qualified_name].append(routine)
         inputs = [arg for arg in raw["args"] if arg["mode"] in _INPUT_MODES]
         row_of = cat.relations.get(int(inputs[0]["relid"])) if len(inputs) == 1 else None
         if row_of is None or not row_of.exposed:

@@ -148,6 +148,20 @@ class Routine:
     def qualified_name(self) -> QualifiedName:
         return QualifiedName(self.schema, self.name)
 
+    @property
+    def callable(self) -> bool:
+        """Can a request call it? Arguments are passed by name, so every parameter needs one,
+        except a single unnamed parameter that takes the whole body. PostgREST's rule (which
+        looks at the first parameter's type) is kept, so both expose the same functions."""
+        unnamed = sum(1 for param in self.params if not param.name)
+        if unnamed == 0:
+            return True
+        return unnamed == 1 and self.params[0].type in WHOLE_BODY_TYPES
+
+
+# The types of a single unnamed parameter that takes the request body whole.
+WHOLE_BODY_TYPES = frozenset({"bytea", "json", "jsonb", "text", "xml"})
+
 
 @dataclass(frozen=True, slots=True)
 class MediaHandler:

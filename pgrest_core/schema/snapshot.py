@@ -144,7 +144,8 @@ def load_snapshot(snapshot: str | bytes | Mapping[str, Any]) -> SchemaCache:
         raise SnapshotError(f"not a pgrest schema snapshot of format {SNAPSHOT_FORMAT}")
     tables = [_decode(Table, raw) for raw in data.get("tables", [])]
     relationships = [_decode(Relationship, raw) for raw in data.get("relationships", [])]
-    routines = [_decode(Routine, raw) for raw in data.get("routines", [])]
+    # A snapshot written before uncallable functions were left out may still hold some.
+    routines = [r for r in (_decode(Routine, raw) for raw in data.get("routines", [])) if r.callable]
     computed_fields = [
         (_decode(QualifiedName, raw["table"]), _decode(Routine, raw["routine"]))
         for raw in data.get("computed_fields", [])

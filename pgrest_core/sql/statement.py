@@ -28,23 +28,20 @@ def _row_json(representation: Representation) -> str:
 
 
 def _csv_body() -> str:
-    """A CSV document: a header from the first row's keys, then one line per row.
+    """A CSV document as PostgREST writes it: the first row's keys, then one line per row.
 
-    json_each_text keeps a `json` object's key order, so columns come out as selected.
-    Values holding a comma, quote or line break are quoted, quotes doubled; NULL is empty.
+    Each line is the row's record text without its parentheses, so values follow
+    PostgreSQL's record output: written by their type's output function (booleans `t`/`f`),
+    double-quoted when empty or holding a quote, backslash, parenthesis, comma or whitespace
+    (quotes and backslashes doubled inside), and nothing at all for NULL. The header line is
+    the keys as they are, comma-separated; with no rows the document is a single newline.
     """
-    cell = (
-        "CASE WHEN v.value IS NULL THEN '' "
-        "WHEN v.value ~ '[,\"\\n\\r]' THEN '\"' || replace(v.value, '\"', '\"\"') || '\"' "
-        "ELSE v.value END"
-    )
-    line = f"(SELECT string_agg({cell}, ',') FROM json_each_text(row_to_json({_ROW})) AS v)"
-    header_cell = "CASE WHEN k ~ '[,\"\\n\\r]' THEN '\"' || replace(k, '\"', '\"\"') || '\"' ELSE k END"
     header = (
-        f"(SELECT string_agg({header_cell}, ',') FROM "
+        f"(SELECT coalesce(string_agg(k, ','), '') FROM "
         f"json_object_keys((array_agg(row_to_json({_ROW})))[1]) AS k)"
     )
-    return f"coalesce({header} || E'\\n', '') || coalesce(string_agg({line}, E'\\n'), '')"
+    line = f"substring({_ROW}::text, 2, length({_ROW}::text) - 2)"
+    return f"{header} || E'\\n' || coalesce(string_agg({line}, E'\\n'), '')"
 
 
 def media_value_sql(value: str, base_type: str) -> str:

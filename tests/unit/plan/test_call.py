@@ -254,3 +254,52 @@ def test_embeds_on_table_returning_functions() -> None:
     sql_text, _, _ = compile_call("GET /rpc/films_after?year=1&select=title,directors(last_name)")
     assert 'FROM "public"."films_after"("year" := $1::integer) AS "films" LEFT JOIN LATERAL' in sql_text
     assert FILMS.name in sql_text
+
+
+# --- issue 8: the body decoder shared with writes ------------------------------------------------
+
+CSV_HEADERS = [("Content-Type", "text/csv")]
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\n", "\r\n"])
+def test_a_csv_body_s_first_row_is_the_arguments_whatever_its_line_ends(line_end: str) -> None:
+    _, params, _ = compile_call("POST /rpc/add", f"a,b{line_end}1,2{line_end}", CSV_HEADERS)
+    assert params[:2] == ("1", "2")
+
+
+def test_a_csv_null_cell_is_a_null_argument() -> None:
+    _, params, _ = compile_call("POST /rpc/add", "a,b\n1,NULL\n", CSV_HEADERS)
+    assert params[:2] == ("1", None)
+
+
+def test_malformed_csv_arguments_are_pgrst102() -> None:
+    error = call_error("POST /rpc/add", 'a,b\n"1', CSV_HEADERS)
+    assert (error.code, error.status) == ("PGRST102", 400)
+
+
+def test_json_rows_of_a_call_must_have_the_same_keys() -> None:
+    error = call_error("POST /rpc/add", '[{"a": 1, "b": 2}, {"a": 1}]')
+    assert (error.code, error.message) == ("PGRST102", "All object keys must match")
+
+
+def test_a_nul_in_a_json_text_argument_is_22p05_like_a_table_insert() -> None:
+    error = call_error("POST /rpc/greet", '{"name": "a\\u0000b", "v": []}')
+    assert (error.code, error.status, error.message, error.details) == (
+        "22P05",
+        400,
+        "unsupported Unicode escape sequence",
+        "\\u0000 cannot be converted to text.",
+    )
+
+
+def test_a_nul_in_a_json_argument_stays_an_escape() -> None:
+    _, params, _ = compile_call("POST /rpc/echo", '{"x": 1}')
+    assert params[0] == "1"
+    _, params, _ = compile_call("POST /rpc/echo", '{"y": "a\\u0000b"}')
+    assert params[0] == '{"y": "a\\u0000b"}'
+
+
+def test_an_argument_nested_too_deep_for_python_reaches_postgresql_as_json_text() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    _, params, _ = compile_call("POST /rpc/add", '{"a": ' + deep + ', "b": 1}')
+    assert params[:2] == (deep, "1")

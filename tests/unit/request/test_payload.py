@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
 from pgrest_core.ast import MediaType
 from pgrest_core.errors import PgrstError
-from pgrest_core.request.payload import Payload, parse_payload
+from pgrest_core.request.payload import (
+    Payload,
+    RawBody,
+    RawJson,
+    _shallow_decode,
+    parse_call_body,
+    parse_payload,
+)
 
 JSON = MediaType("application", "json")
 CSV = MediaType("text", "csv")
@@ -96,3 +104,134 @@ def test_other_content_types_are_415() -> None:
     with pytest.raises(PgrstError) as caught:
         parse("<x/>", media=MediaType("text", "xml"))
     assert (caught.value.code, caught.value.status) == ("PGRST107", 415)
+
+
+# --- issue 8: deep nesting, bare carriage returns, one decoder for writes and calls ---------
+
+DEPTH = 100_000
+
+
+def test_a_body_of_deeply_nested_arrays_is_pgrst102_not_a_recursion_error() -> None:
+    with pytest.raises(PgrstError) as caught:
+        parse("[" * DEPTH + "]" * DEPTH)
+    # Like PostgREST: the body is valid JSON, but an array of arrays is not rows.
+    assert (caught.value.code, caught.value.status, caught.value.message) == (
+        "PGRST102",
+        400,
+        "All object keys must match",
+    )
+
+
+@pytest.mark.parametrize("wrap", [lambda row: row, lambda row: "[" + row + "," + row + "]"])
+def test_a_deeply_nested_column_value_is_passed_on_as_sent(wrap: Callable[[str], str]) -> None:
+    deep = "[" * DEPTH + "]" * DEPTH
+    row = '{"title": "x", "genre": ' + deep + "}"
+    payload = parse(wrap(row))
+    assert payload.keys == ("title", "genre")
+    assert payload.text == wrap(row)
+    assert payload.first_json.replace(" ", "") == '{"title":"x","genre":' + deep + "}"
+    assert payload.first_items == (("title", "x"), ("genre", deep))
+    assert isinstance(payload.first_items[1][1], RawJson)
+
+
+@pytest.mark.parametrize("depth", [DEPTH, 3000])
+def test_deeply_nested_invalid_json_is_still_invalid(depth: int) -> None:
+    for body in ("[" * depth + "]" * (depth - 1), '{"a": ' + "[" * depth + "1," + "]" * depth + "}"):
+        with pytest.raises(PgrstError) as caught:
+            parse(body)
+        assert caught.value.message == "Empty or invalid json"
+
+
+SHALLOW_CASES = [
+    "[]",
+    "{}",
+    " [1, -2.5e3, true, false, null] ",
+    '{"a": [1, [2]], "b": {"c": "d\\u00e9\\n"}, "e": ""}',
+    '[{"a": 1, "b": [[]]}, {"a": 2, "b": {"x": [3]}}]',
+    '"x"',
+    "null",
+    "[[[1]], 2]",
+]
+
+
+@pytest.mark.parametrize("text", SHALLOW_CASES)
+def test_the_shallow_decoder_agrees_with_json_loads(text: str) -> None:
+    """Containers below the rows stay text; everything else decodes as json.loads does."""
+
+    def thaw(value: object) -> object:
+        if isinstance(value, RawJson):
+            return json.loads(value)
+        if isinstance(value, list):
+            return [thaw(item) for item in value]
+        if isinstance(value, dict):
+            return {key: thaw(item) for key, item in value.items()}
+        return value
+
+    assert thaw(_shallow_decode(text)) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[1,]",
+        '{"a"}',
+        "[1 2]",
+        "{,}",
+        "[",
+        "1 2",
+        '{"a":1,}',
+        "[}",
+        "]",
+        "",
+        '[{"a":[1,]}]',
+        "[01]",
+        "{'a':1}",
+    ],
+)
+def test_the_shallow_decoder_rejects_what_json_loads_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(PgrstError):
+        _shallow_decode(text)
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\n", "\r\n"])
+def test_csv_lines_may_end_with_a_bare_carriage_return(line_end: str) -> None:
+    payload = parse(f"a,b{line_end}1,x{line_end}2,NULL", CSV)
+    assert json.loads(payload.rows_json) == [{"a": "1", "b": "x"}, {"a": "2", "b": None}]
+
+
+def test_a_carriage_return_inside_a_quoted_csv_cell_is_kept() -> None:
+    payload = parse('a\r\n"x\ry"\r\n', CSV)
+    assert json.loads(payload.rows_json) == [{"a": "x\ry"}]
+
+
+@pytest.mark.parametrize("body", ['a\n"b', 'a\n"b"c'])
+def test_malformed_csv_is_pgrst102(body: str) -> None:
+    with pytest.raises(PgrstError) as caught:
+        parse(body, CSV)
+    assert (caught.value.code, caught.value.status) == ("PGRST102", 400)
+    assert caught.value.message.startswith("Invalid CSV: ")
+
+
+def test_a_call_takes_raw_bodies_whole_and_an_empty_json_body_as_no_arguments() -> None:
+    text = parse_call_body(b"hi", MediaType("text", "plain"))
+    assert text == RawBody("text", "hi")
+    assert parse_call_body(b"\x00\x01", MediaType("application", "octet-stream")) == RawBody(
+        "bytea", b"\x00\x01"
+    )
+    empty = parse_call_body(None, JSON)
+    assert isinstance(empty, Payload) and (empty.first_items, empty.text) == ((), "{}")
+
+
+def test_a_call_decodes_json_csv_and_forms_like_a_write() -> None:
+    first = parse_call_body(b'[{"a": [1], "b": null}, {"a": 2, "b": 3}]', JSON)
+    assert isinstance(first, Payload) and first.first_items == (("a", [1]), ("b", None)) and first.json_values
+    csv_body = parse_call_body(b"a,b\r1,NULL\r", CSV)
+    assert isinstance(csv_body, Payload) and csv_body.first_items == (("a", "1"), ("b", None))
+    assert not csv_body.json_values
+    form = parse_call_body(b"v=1&v=2&w=x", FORM)
+    assert isinstance(form, Payload) and form.first_items == (("v", "1"), ("v", "2"), ("w", "x"))
+    with pytest.raises(PgrstError) as caught:
+        parse_call_body(b'[{"a": 1}, {"b": 1}]', JSON)
+    assert caught.value.message == "All object keys must match"

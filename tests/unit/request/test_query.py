@@ -153,21 +153,6 @@ def test_routine_keeps_non_reserved_pairs_raw() -> None:
             'unexpected "-" expecting digit',
         ),
         (
-            [("limit", "x")],
-            '"failed to parse limit parameter (x)" (line 1, column 1)',
-            'unexpected "x" expecting digit',
-        ),
-        (
-            [("offset", "-1")],
-            '"failed to parse offset parameter (-1)" (line 1, column 1)',
-            'unexpected "-" expecting digit',
-        ),
-        (
-            [("rel.limit", "1x")],
-            '"failed to parse limit parameter (1x)" (line 1, column 2)',
-            "unexpected 'x' expecting digit or end of input",
-        ),
-        (
             [("a!b", "eq.1")],
             '"failed to parse tree path (a!b)" (line 1, column 2)',
             'unexpected \'!\' expecting letter, digit, "-", "->>", "->", delimiter (.) or end of input',

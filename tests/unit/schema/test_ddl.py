@@ -262,7 +262,8 @@ def test_function_arguments() -> None:
         "create table films (id int primary key);"
         "create function f(a int, b text default 'x', variadic c int[] default '{}') returns int"
         " language sql immutable as $$ select a $$;"
-        "create function g(integer, double precision, out total int, inout note text = '') language sql as 'select 1, 2'"
+        "create function g(x integer, y double precision, out total int, inout note text = '') language sql as 'select 1, 2'"
+        "; create function h(integer, double precision) returns int language sql as 'select 1'"
     )
     (f,) = c.routines[QualifiedName("public", "f")]
     assert [(p.name, p.type, p.required, p.variadic) for p in f.params] == [
@@ -276,9 +277,10 @@ def test_function_arguments() -> None:
     )
     (g,) = c.routines[QualifiedName("public", "g")]
     assert [(p.name, p.type, p.required) for p in g.params] == [
-        ("", "integer", True), ("", "double precision", True), ("note", "text", False),
+        ("x", "integer", True), ("y", "double precision", True), ("note", "text", False),
     ]  # fmt: skip
     assert (g.returns.name, g.returns.composite) == ("record", True)
+    assert QualifiedName("public", "h") not in c.routines  # unnamed arguments: not callable
 
 
 def test_function_return_types() -> None:
@@ -327,8 +329,8 @@ def test_overloads_replace_and_drop() -> None:
 def test_comments() -> None:
     c = cache(
         "create table t (a int); create view v as select a from t;"
-        "create function f(int) returns int language sql as 'select 1';"
-        "create function f(text) returns int language sql as 'select 1';"
+        "create function f(x int) returns int language sql as 'select 1';"
+        "create function f(x text) returns int language sql as 'select 1';"
         "comment on schema public is 'The API';"
         "comment on table t is 'A table'; comment on view v is $$A 'view'$$;"
         "comment on column t.a is E'line\\nbreak'; comment on column public.v.a is 'shown';"

@@ -105,7 +105,8 @@ CACHE = SchemaCache(
         ),
     },
     computed_relationships=(ComputedRelationship(q("tagged"), q("items"), q("tags"), single_row=False),),
-    routines={q("add"): (ADD_INT, ADD_TEXT), q("label"): (LABEL,), q("tagged"): (TAGGED,)},
+    # label and tagged take a row unnamed: computed, never called by a request.
+    routines={q("add"): (ADD_INT, ADD_TEXT)},
     computed_fields={q("items"): (LABEL,)},
     descriptions={"api": "The API"},
 )
@@ -136,10 +137,9 @@ def test_snapshot_layout() -> None:
     assert [t["name"] for t in data["tables"]] == ["item_tags", "items", "recent", "tags"]
     assert data["relationships"][2]["cardinality"] == "many-to-many"
     assert data["relationships"][2]["junction"]["table"] == {"schema": "api", "name": "item_tags"}
-    assert data["computed_fields"] == [
-        {"table": {"schema": "api", "name": "items"}, "routine": data["routines"][2]}
-    ]
-    assert [r["params"][0]["name"] for r in data["routines"]] == ["a", "parts", "", ""]
+    (field,) = data["computed_fields"]
+    assert (field["table"], field["routine"]["name"]) == ({"schema": "api", "name": "items"}, "label")
+    assert [r["params"][0]["name"] for r in data["routines"]] == ["a", "parts"]
     assert data["relationships"][0]["source"]["name"] == "item_tags"
 
 
@@ -189,3 +189,43 @@ def test_demo_snapshot_loads() -> None:
     assert [r.name for r in demo.computed_fields[QualifiedName("public", "directors")]] == ["full_name"]
     assert QualifiedName("public", "search_films") in demo.routines
     assert dump_snapshot(demo) == dump_snapshot(load_snapshot(dump_snapshot(demo)))
+
+
+# --- issue 8 item 7: only functions a request can call are exposed -------------------------------
+
+_INT = ReturnType("pg_catalog", "int4")
+
+
+def _fn(name: str, *params: tuple[str, str]) -> Routine:
+    return Routine("api", name, tuple(RoutineParam(n, t) for n, t in params), _INT)
+
+
+@pytest.mark.parametrize(
+    ("routine", "expected"),
+    [
+        (_fn("none"), True),
+        (_fn("named", ("a", "integer"), ("b", "text")), True),
+        (_fn("two_unnamed", ("", "integer"), ("", "integer")), False),
+        (_fn("unnamed_int", ("", "integer")), False),
+        (_fn("unnamed_int_then_named", ("", "integer"), ("b", "integer")), False),
+        (_fn("body_json", ("", "json")), True),
+        (_fn("body_jsonb", ("", "jsonb")), True),
+        (_fn("body_text", ("", "text")), True),
+        (_fn("body_bytea", ("", "bytea")), True),
+        (_fn("body_xml", ("", "xml")), True),
+        (_fn("two_unnamed_text", ("", "text"), ("", "text")), False),
+    ],
+)
+def test_a_function_is_callable_when_its_parameters_are_named_or_one_takes_the_body(
+    routine: Routine, expected: bool
+) -> None:
+    assert routine.callable is expected
+
+
+def test_loading_a_snapshot_leaves_out_functions_that_cannot_be_called() -> None:
+    callable_one, uncallable = _fn("ok", ("a", "integer")), _fn("no", ("", "integer"), ("", "integer"))
+    cache = SchemaCache(
+        schemas=("api",),
+        routines={callable_one.qualified_name: (callable_one,), uncallable.qualified_name: (uncallable,)},
+    )
+    assert set(load_snapshot(dump_snapshot(cache)).routines) == {callable_one.qualified_name}
