@@ -1,6 +1,113 @@
 """pgrest_core: PostgREST's URL language compiled to one parameterized SQL statement.
 
-Pure: no I/O and no database. The pipeline is parse -> plan -> compile; see README.md.
+Pure: no I/O and no database. The pipeline, each step one call:
+
+    request = parse_request("GET", "/films", "year=gt.2000", headers, schemas=("public",))
+    prepared = prepare(request, cache, Options(schemas=("public",)))   # plan + compile
+    text, params = sql_and_params(prepared.statement)                   # run it with your driver
+    response = respond(prepared, row)                                    # the result row -> Response
+
+or all of it for a request line: `translate("GET /films?year=gt.2000", cache)`. A PgrstError
+from any step becomes its response with `error_response`. Schema caches come from a snapshot
+(`load_snapshot`, `load_demo`), from a live database (`load_schema`, `load_schema_sync`: these
+need the `db` extra) or from DDL. `pgrest_core.runner.host` runs prepared requests on a psycopg
+connection with PostgREST's transaction semantics. Everything else stays importable but is not
+promised.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+__version__ = "0.1.0"  # first: submodules read it while this package is still importing
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pgrest_core.ast import ApiRequest
+from pgrest_core.config import Settings
+from pgrest_core.errors import PgrstError
+from pgrest_core.pipeline import Options, prepare, respond
+from pgrest_core.plan.types import Prepared, Response, ResultRow
+from pgrest_core.request.api_request import parse_request
+from pgrest_core.response import error_response
+from pgrest_core.schema.model import SchemaCache
+from pgrest_core.schema.snapshot import dump_snapshot, load_demo, load_snapshot
+from pgrest_core.sql.fragment import Fragment, Placeholder
+from pgrest_core.translate import translate
+
+# Schemas from DDL (pgrest_core/schema/ddl.py): re-exported here as `schema_from_ddl`.
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from pgrest_core.auth import Authenticator, AuthResult
+
+
+def sql_and_params(statement: Fragment, style: Placeholder = "psycopg") -> tuple[str, tuple[object, ...]]:
+    """A statement's SQL text and its parameters, for a driver.
+
+    `style="psycopg"` gives `%s` placeholders (a literal `%` doubled); `style="dollar"` gives
+    `$1 … $n`, for asyncpg or PostgreSQL's PREPARE.
+    """
+    return statement.render(style), statement.params
+
+
+async def load_schema(db: str | psycopg.AsyncConnection[Any], schemas: Sequence[str]) -> SchemaCache:
+    """The schema cache of `schemas`, introspected from a live database (a URI or an open
+    async psycopg connection). Needs psycopg (`pip install pgrest-compiler[db]`)."""
+    import psycopg
+
+    from pgrest_core.runner.introspect import load_schema_cache
+
+    if not isinstance(db, str):
+        return await load_schema_cache(db, tuple(schemas))
+    async with await psycopg.AsyncConnection.connect(db, autocommit=True) as conn:
+        return await load_schema_cache(conn, tuple(schemas))
+
+
+def load_schema_sync(db: str | psycopg.Connection[Any], schemas: Sequence[str]) -> SchemaCache:
+    """`load_schema` for synchronous code (a URI or an open psycopg connection)."""
+    import psycopg
+
+    from pgrest_core.runner.introspect import load_schema_cache_sync
+
+    if not isinstance(db, str):
+        return load_schema_cache_sync(db, tuple(schemas))
+    with psycopg.connect(db, autocommit=True) as conn:
+        return load_schema_cache_sync(conn, tuple(schemas))
+
+
+def __getattr__(name: str) -> Any:
+    """`Authenticator` and `AuthResult` load on first use: JWT verification needs cryptography,
+    which translating a request does not."""
+    if name in ("Authenticator", "AuthResult"):
+        from pgrest_core import auth
+
+        return getattr(auth, name)
+    raise AttributeError(f"module 'pgrest_core' has no attribute {name!r}")
+
+
+__all__ = [
+    "ApiRequest",
+    "AuthResult",
+    "Authenticator",
+    "Fragment",
+    "Options",
+    "PgrstError",
+    "Prepared",
+    "Response",
+    "ResultRow",
+    "SchemaCache",
+    "Settings",
+    "__version__",
+    "dump_snapshot",
+    "error_response",
+    "load_demo",
+    "load_schema",
+    "load_schema_sync",
+    "load_snapshot",
+    "parse_request",
+    "prepare",
+    "respond",
+    "sql_and_params",
+    "translate",
+]

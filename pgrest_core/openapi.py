@@ -68,6 +68,19 @@ class OpenApiOptions:
     proxy_uri: str | None = None  # openapi-server-proxy-uri
     security_active: bool = False  # openapi-security-active
     version: str = __version__
+    # Without a proxy URI: the request's Host header (else server-host:port), and the path
+    # prefix the API is mounted under (ASGI root_path), as host and basePath.
+    request_host: str | None = None
+    base_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenApiRecipe:
+    """How `respond` builds the document once the privileges query has said what is visible."""
+
+    cache: SchemaCache
+    options: OpenApiOptions
+    content_profile: str | None = None  # sent when several schemas are exposed
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +140,14 @@ def visible_from_body(body: str | None) -> Visible:
 
 
 # --- the document --------------------------------------------------------------------------------
+
+
+def openapi_response(recipe: OpenApiRecipe, visible: Visible | None = None) -> Response:
+    """The 200 response carrying the document (Content-Profile too when several schemas are exposed)."""
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", OPENAPI_CONTENT_TYPE),)
+    if recipe.content_profile is not None:
+        headers += (("Content-Profile", recipe.content_profile),)
+    return Response(200, headers, render_openapi(openapi_document(recipe.cache, recipe.options, visible)))
 
 
 def openapi_document(
@@ -192,8 +213,14 @@ def _server(options: OpenApiOptions) -> tuple[str, str, int, str]:
         host = host[: host.rfind(":")] if parts.port is not None else host
         port = parts.port if parts.port is not None else (443 if scheme == "https" else 80)
         return scheme, host, port, parts.path or "/"
+    base_path = options.base_path or "/"
+    if options.request_host:
+        parts = urlsplit("//" + options.request_host)
+        if parts.hostname is not None:
+            host = options.request_host.rpartition(":")[0] if parts.port is not None else options.request_host
+            return "http", host, parts.port if parts.port is not None else 80, base_path
     host = "0.0.0.0" if options.server_host in _ANY_HOST else options.server_host
-    return "http", host, options.server_port, "/"
+    return "http", host, options.server_port, base_path
 
 
 def _split_description(text: str | None) -> tuple[str | None, str | None]:
@@ -560,9 +587,11 @@ def with_openapi_content_type(response: Response) -> Response:
 __all__ = [
     "OPENAPI_CONTENT_TYPE",
     "OpenApiOptions",
+    "OpenApiRecipe",
     "Visible",
     "negotiate_openapi",
     "openapi_document",
+    "openapi_response",
     "privileges_statement",
     "render_openapi",
     "root_endpoint_disabled",

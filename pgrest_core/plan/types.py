@@ -8,9 +8,12 @@ returns exactly one row with the columns named in `RESULT_COLUMNS`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pgrest_core.sql.fragment import Fragment
+
+if TYPE_CHECKING:
+    from pgrest_core.openapi import OpenApiRecipe
 
 # The one row every main statement returns, in this order.
 # Writes add `location` and `inserted` (reads leave them out; they read back as None).
@@ -51,6 +54,11 @@ class ResponseRecipe:
     location_columns: tuple[str, ...] = ()
     max_affected: int | None = None  # handling=strict: more affected rows is PGRST124
     created_unless_all_updated: bool = False  # merge-duplicates: 200 when no row was inserted
+    # With several exposed schemas, the one that answered (sent as Content-Profile).
+    content_profile: str | None = None
+    # `GET /` with openapi-mode=follow-privileges: the row says what the role may see, and
+    # the response is the OpenAPI document built from it.
+    openapi: OpenApiRecipe | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,16 @@ class Prepared:
     # The response can still fail (singular, max-affected, PUT's key check): build it before
     # COMMIT, so that a failure rolls the transaction back.
     check_before_commit: bool = False
+    # The response when it is known without running anything (OPTIONS, the OpenAPI document
+    # with openapi-mode=ignore-privileges). `statement` then selects one empty result row, so
+    # a runner that runs it anyway still gets this response from `respond`.
+    answer: Response | None = None
+
+    @property
+    def is_metadata(self) -> bool:
+        """The OpenAPI document's privileges query: it runs as the request's role but without
+        the pre-request function, and its transaction is rolled back."""
+        return self.recipe.openapi is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +101,8 @@ class ResultRow:
 
 @dataclass(frozen=True, slots=True)
 class Response:
+    """An HTTP response: status, headers in order (names as sent), and the body."""
+
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
