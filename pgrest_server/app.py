@@ -105,6 +105,7 @@ class PgrestApp:
         self.runner: Runner | None = None
         # Mounted apps (Starlette's Mount) get no lifespan events: the first request starts the app.
         self._starting = asyncio.Lock()
+        self._started = False  # startup() has finished (the runner alone is set halfway through)
         self._mounted: dict[str, Options] = {}
         self.reload_signal = reload_signal
         self._background: list[asyncio.Task[None]] = []
@@ -142,7 +143,7 @@ class PgrestApp:
     async def _ensure_started(self) -> None:
         """Start on the first request when no lifespan startup ran (a mounted app); once."""
         async with self._starting:
-            if self.runner is None:
+            if not self._started:
                 await self.startup()
 
     async def startup(self) -> None:
@@ -172,8 +173,10 @@ class PgrestApp:
         if self.reload_signal:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self._reload_logged()))
+        self._started = True
 
     async def shutdown(self) -> None:
+        self._started = False
         for task in self._background:
             task.cancel()
         for task in self._background:
@@ -299,7 +302,7 @@ class PgrestApp:
         from pgrest_core.request.api_request import parse_request
         from pgrest_core.runner.host import transaction_for, with_tx_preference
 
-        if self.runner is None:
+        if not self._started:
             await self._ensure_started()
         timing = ServerTiming()
         auth = self.authenticator.authenticate(_header(headers, "authorization"))
