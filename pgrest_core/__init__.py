@@ -26,7 +26,7 @@ from pgrest_core.ast import ApiRequest
 from pgrest_core.config import Settings
 from pgrest_core.errors import PgrstError
 from pgrest_core.pipeline import Options, prepare, respond
-from pgrest_core.plan.types import Prepared, Response, ResultRow
+from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
@@ -93,8 +93,10 @@ __all__ = [
     "Fragment",
     "Options",
     "PgrstError",
+    "Placeholder",
     "Prepared",
     "Response",
+    "ResponseRecipe",
     "ResultRow",
     "SchemaCache",
     "Settings",

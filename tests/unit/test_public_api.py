@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -52,7 +53,7 @@ def row(body: str | None = None, **fields: object) -> ResultRow:
 def test_every_public_name_is_importable_and_documented() -> None:
     for name in pgrest_core.__all__:
         value = getattr(pgrest_core, name)
-        if callable(value):
+        if inspect.isfunction(value) or inspect.isclass(value):
             assert value.__doc__, name
 
 
@@ -190,3 +191,16 @@ def test_the_base_path_prefixes_content_location_and_location() -> None:
     )
     created = respond(write, ResultRow(total_count=None, page_count=1, body="", location='["7"]'))
     assert ("Location", "/api/directors?id=eq.7") in created.headers
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [("films.test", "films.test:80"), ("[::1]:8080", "[::1]:8080"), ("127.0.0.1:3000", "127.0.0.1:3000")],
+)
+def test_the_document_host_comes_from_the_host_header(host: str, expected: str) -> None:
+    options = replace(PUBLIC, openapi_mode="ignore-privileges")
+    root = prepared("GET", "/", headers=[("Host", host)], options=options)
+    assert root.answer is not None
+    assert json.loads(root.answer.body)["host"] == expected
+    without = prepared("GET", "/", options=options)
+    assert without.answer is not None and json.loads(without.answer.body)["host"] == "0.0.0.0:3000"
