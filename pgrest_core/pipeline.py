@@ -132,45 +132,47 @@ def prepare(request: ast.ApiRequest, cache: SchemaCache | None, options: Options
     if schema not in options.schemas:
         raise unacceptable_schema(schema, options.schemas)
     target = request.target
-    if request.method == "OPTIONS":
+    method = request.method
+    if method == "OPTIONS":
         if cache is None:
             raise _needs_schema_cache("OPTIONS")
         return _answered(options_response(request, cache, options.schemas))
-    if isinstance(target, ast.RootTarget) and request.method in ("GET", "HEAD"):
-        if options.root_spec is None:
-            return prepare_openapi(request, schema, cache, options)
-        call, openapi_label = root_spec_call(request, options.root_spec)
-        prepared = _with_profile(prepare_call(call, cache, options), schema, options)
-        if not openapi_label:
-            return prepared
-        return replace(prepared, recipe=replace(prepared.recipe, content_type=OPENAPI_CONTENT_TYPE))
-    return _with_profile(_prepare_resource(request, schema, cache, options), schema, options)
+    if isinstance(target, ast.TableTarget):
+        if method == "GET" or method == "HEAD":
+            prepared = prepare_read(request, QualifiedName(schema, target.name), cache, options)
+        elif method in WRITE_METHODS:
+            prepared = prepare_mutation(request, QualifiedName(schema, target.name), cache, options)
+        else:
+            raise _not_implemented(f"{method} requests")
+    elif isinstance(target, ast.RoutineTarget):
+        prepared = prepare_call(request, cache, options)
+    elif method == "GET" or method == "HEAD":
+        return _prepare_root(request, schema, cache, options)
+    else:
+        raise _not_implemented(f"{method} requests")
+    if len(options.schemas) > 1:  # the response says which schema answered, as PostgREST's does
+        return replace(prepared, recipe=replace(prepared.recipe, content_profile=schema))
+    return prepared
 
 
-def _prepare_resource(
+def _prepare_root(
     request: ast.ApiRequest, schema: str, cache: SchemaCache | None, options: Options
 ) -> Prepared:
-    target = request.target
-    if isinstance(target, ast.RoutineTarget):
-        return prepare_call(request, cache, options)
-    if request.method in WRITE_METHODS and isinstance(target, ast.TableTarget):
-        return prepare_mutation(request, QualifiedName(schema, target.name), cache, options)
-    if request.method not in ("GET", "HEAD"):
-        raise _not_implemented(f"{request.method} requests")
-    if not isinstance(target, ast.TableTarget):
-        raise _not_implemented("The root endpoint (OpenAPI)")
-    return prepare_read(request, QualifiedName(schema, target.name), cache, options)
+    """`GET /`: the OpenAPI document, or a call to the db-root-spec function."""
+    if options.root_spec is None:
+        return prepare_openapi(request, schema, cache, options)
+    call, openapi_label = root_spec_call(request, options.root_spec)
+    prepared = prepare_call(call, cache, options)
+    recipe = prepared.recipe
+    if len(options.schemas) > 1:
+        recipe = replace(recipe, content_profile=schema)
+    if openapi_label:
+        recipe = replace(recipe, content_type=OPENAPI_CONTENT_TYPE)
+    return replace(prepared, recipe=recipe)
 
 
 def _answered(response: Response) -> Prepared:
     return Prepared(_NO_STATEMENT, ResponseRecipe(JSON_CONTENT_TYPE, "json"), answer=response)
-
-
-def _with_profile(prepared: Prepared, schema: str, options: Options) -> Prepared:
-    """With several exposed schemas, the response says which one answered (as PostgREST does)."""
-    if len(options.schemas) < 2:
-        return prepared
-    return replace(prepared, recipe=replace(prepared.recipe, content_profile=schema))
 
 
 def prepare_openapi(
