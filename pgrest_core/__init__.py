@@ -34,7 +34,8 @@ from pgrest_core.schema.snapshot import dump_snapshot, load_demo, load_snapshot
 from pgrest_core.sql.fragment import Fragment, Placeholder
 from pgrest_core.translate import translate
 
-# Schemas from DDL (pgrest_core/schema/ddl.py): re-exported here as `schema_from_ddl`.
+# Schemas from DDL: `from pgrest_core.schema.ddl import schema_from_ddl` belongs here, with
+# "schema_from_ddl" in __all__ (pgrest_core/schema/ddl.py is written on another branch).
 
 if TYPE_CHECKING:
     import psycopg

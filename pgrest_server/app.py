@@ -8,8 +8,10 @@ Per request: read the body, `parse_request`, authenticate the `Authorization` he
 a 500 whose traceback goes to the log, never to the client.
 
 On lifespan startup the app opens the connection pool, loads the schema cache and listens on
-the db-channel (`NOTIFY pgrst, 'reload schema'`) to reload it. The runner (psycopg) is imported
-only by the server, never by `import pgrest_core`.
+the db-channel (`NOTIFY pgrst, 'reload schema'`) to reload it. Mounted in Starlette or FastAPI
+(`Mount("/api", app=create_app(settings))`), where no lifespan events arrive, it does the same
+on its first request; the mount point (ASGI `root_path`) prefixes the URLs it sends.
+The runner (psycopg) is imported only by the server, never by `import pgrest_core`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ _LOG_LEVELS = {
     "info": logging.INFO,
     "debug": logging.DEBUG,
 }
+_MOUNT_POINTS_KEPT = 8  # options kept per ASGI root_path (one mount point is the usual case)
 _RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
 
 
@@ -340,12 +343,15 @@ class PgrestApp:
 
     def _options_under(self, scope: Scope) -> Options:
         """The options with the mount point (ASGI root_path) as base path for URLs we send."""
-        root = str(scope.get("root_path") or "").rstrip("/")
-        if root == self.options.base_path:
+        root = str(scope.get("root_path") or "").strip("/")
+        base_path = "/" + root if root else ""
+        if base_path == self.options.base_path:
             return self.options
-        cached = self._mounted.get(root)
+        cached = self._mounted.get(base_path)
         if cached is None:
-            cached = self._mounted[root] = replace(self.options, base_path=root)
+            cached = replace(self.options, base_path=base_path)
+            if len(self._mounted) < _MOUNT_POINTS_KEPT:
+                self._mounted[base_path] = cached
         return cached
 
     def _timed(self, response: Response, timing: ServerTiming) -> Response:

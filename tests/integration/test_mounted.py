@@ -100,3 +100,11 @@ async def _concurrent_first_requests_start_the_app_once(demo_db_uri: str) -> Non
         )
         assert [answer.status_code for answer in answers] == [200] * 5
         assert starts == 1
+
+
+def test_the_root_path_becomes_the_base_path() -> None:
+    app = create_app(Settings(log_level="crit"))
+    assert app._options_under({"root_path": ""}) is app.options
+    assert app._options_under({"root_path": "/api/"}).base_path == "/api"
+    assert app._options_under({"root_path": "api/v1"}).base_path == "/api/v1"
+    assert app._options_under({"root_path": "/api"}) is app._options_under({"root_path": "/api"})
