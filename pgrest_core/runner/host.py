@@ -11,7 +11,8 @@ singular response with other than one row, handling=strict's max-affected) rolls
 
 Connections must be in autocommit mode (`psycopg.connect(uri, autocommit=True)`): the
 transaction boundaries are the ones sent here. Every failure becomes the PostgREST error
-response; the functions return a `Response` and raise only for programming errors.
+response; the functions return a `Response` and raise only for programming errors. Schema
+caches for them come from `pgrest_core.load_schema` / `load_schema_sync` (or a snapshot).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from pgrest_core.runner.execute import (
     execute,
     should_commit,
 )
-from pgrest_core.runner.introspect import load_schema_cache, load_schema_cache_sync
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.sql.fragment import Fragment, sql
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
@@ -252,11 +252,6 @@ def _prepare(
     return request, prepare(request, cache, options), auth
 
 
-async def load_schema(conn: AsyncConnection, schemas: Sequence[str]) -> SchemaCache:
-    """The schema cache of `schemas`, read from the database's catalog."""
-    return await load_schema_cache(conn, tuple(schemas))
-
-
 # --- sync --------------------------------------------------------------------------------------
 
 
@@ -301,11 +296,6 @@ def run_request_sync(
     except PgrstError as error:
         return error_response(error, verbose=run_options.verbose_errors)
     return run_prepared_sync(conn, request, prepared, auth=who, options=run_options, path=path)
-
-
-def load_schema_sync(conn: SyncConnection, schemas: Sequence[str]) -> SchemaCache:
-    """`load_schema` for a synchronous psycopg connection."""
-    return load_schema_cache_sync(conn, tuple(schemas))
 
 
 def execute_sync(
@@ -365,8 +355,6 @@ __all__ = [
     "RunOptions",
     "anonymous",
     "execute_sync",
-    "load_schema",
-    "load_schema_sync",
     "run_prepared",
     "run_prepared_sync",
     "run_request",
