@@ -24,10 +24,10 @@ from benchmarks.timing import Stats, interleaved_async
 from benchmarks.workloads import ALL, Workload
 from pgrest_core.config import Settings
 from pgrest_core.errors import PgrstError
+from pgrest_core.fragment import Fragment
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.schema.model import SchemaCache
-from pgrest_core.sql.fragment import Fragment
 from pgrest_core.sql.prelude import RequestContext, prelude
 
 ANON_ROLE = "web_anon"

@@ -15,6 +15,7 @@ def cli() -> None:
 
 def _register() -> None:
     # Each subcommand module imports only what it needs; serve pulls in the runner lazily.
+    from pgrest_cli.run_cmd import run
     from pgrest_cli.schema_cmd import schema
     from pgrest_cli.serve import serve
     from pgrest_cli.translate import translate
@@ -22,6 +23,7 @@ def _register() -> None:
     cli.add_command(translate)
     cli.add_command(serve)
     cli.add_command(schema)
+    cli.add_command(run)
 
 
 _register()

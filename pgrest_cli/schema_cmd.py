@@ -10,6 +10,8 @@ from typing import TextIO
 
 import click
 
+from pgrest_cli.extras import DATABASE_MODULES, require
+
 
 def _schema_list(text: str) -> list[str]:
     schemas = [name.strip() for name in text.split(",") if name.strip()]
@@ -29,6 +31,7 @@ def schema() -> None:
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File to write to.")
 def dump(db_uri: str, schemas: str, output: TextIO) -> None:
     """Introspect the database at --db-uri and print its schema cache as JSON."""
+    require(*DATABASE_MODULES, purpose="pgrest schema dump")
     import psycopg  # only this subcommand needs a database driver
 
     from pgrest_core.runner.introspect import load_schema_cache_sync

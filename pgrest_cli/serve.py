@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pgrest_cli.extras import SERVER_MODULES, require
+
 if TYPE_CHECKING:
     from pgrest_server.postgres import TempPostgres
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 @click.option("--port", type=int, help="Override server-port.")
 def serve(config_file: str | None, demo: bool, host: str | None, port: int | None) -> None:
     """Serve PostgREST's API over HTTP."""
+    require(*SERVER_MODULES, purpose="pgrest serve --demo" if demo else "pgrest serve")
     from pgrest_core.config import ConfigError
     from pgrest_server.run import ANY_HOST, exit_on_sigterm, load_config, run_server, start_demo
 

@@ -1,4 +1,12 @@
-"""`pgrest translate "GET /path?query"`: print the one SQL statement a request compiles to."""
+"""`pgrest translate "GET /path?query"`: print the one SQL statement a request compiles to.
+
+Where the schema comes from (at most one of):
+
+    (nothing)            no schema cache: single-table requests translate for any table name
+    --demo               the bundled film demo (the schema `pgrest serve --demo` serves)
+    --schema-file FILE   a snapshot written by `pgrest schema dump`
+    --db-uri URI         introspect a live database (needs psycopg: the `server` extra)
+"""
 
 from __future__ import annotations
 
@@ -8,27 +16,60 @@ from pathlib import Path
 
 import click
 
+from pgrest_cli.extras import DATABASE_MODULES, require
 from pgrest_core.errors import PgrstError
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.translate import translate as translate_request
 
+# What to say when a request needs a schema cache (an embed, a function, ...) and none was given.
+SCHEMA_HINT = (
+    "This request needs a schema. Give one with --schema-sql FILE (CREATE TABLE/VIEW/FUNCTION statements), "
+    "--schema-file FILE (a snapshot from `pgrest schema dump`), --db-uri URI (a live database), "
+    "or --demo (the bundled film demo)."
+)
 
-def _load_cache(schema_file: str | None, no_schema: bool) -> SchemaCache | None:
-    if no_schema:
-        return None
+
+def _load_cache(demo: bool, schema_file: str | None, db_uri: str | None, schema: str) -> SchemaCache | None:
+    """The schema cache from the one source given, or None when none was."""
+    sources = (("--demo", demo), ("--schema-file", schema_file), ("--db-uri", db_uri))
+    given = [flag for flag, value in sources if value]
+    if len(given) > 1:
+        raise click.UsageError(f"give the schema one way, not {' and '.join(given)}")
     from pgrest_core.schema.snapshot import load_demo, load_snapshot
 
-    if schema_file is None:
+    if demo:
         return load_demo()
-    return load_snapshot(Path(schema_file).read_text(encoding="utf-8"))
+    if schema_file is not None:
+        return load_snapshot(Path(schema_file).read_text(encoding="utf-8"))
+    if db_uri is not None:
+        return _introspect(db_uri, schema)
+    return None
+
+
+def _introspect(db_uri: str, schema: str) -> SchemaCache:
+    require(*DATABASE_MODULES, purpose="--db-uri")
+    import psycopg
+
+    from pgrest_core.runner.introspect import load_schema_cache_sync
+
+    try:
+        with psycopg.connect(db_uri) as conn:
+            return load_schema_cache_sync(conn, [schema])
+    except psycopg.Error as error:
+        raise click.ClickException(f"could not read the schema cache: {error}") from error
 
 
 def _pretty(text: str) -> str:
-    try:
-        import sqlglot
-    except ImportError:  # sqlglot is a dev dependency; without it print the SQL as is
-        return text
+    import sqlglot  # a core dependency; imported here because only --pretty needs it
+
     return sqlglot.transpile(text, read="postgres", write="postgres", pretty=True)[0]
+
+
+def _with_schema_hint(error: PgrstError) -> PgrstError:
+    """A schema-cache error (PGRST2xx) raised without any schema: say how to give one."""
+    if not error.code.startswith("PGRST2"):
+        return error
+    return type(error)(error.code, error.status, error.message, error.details, SCHEMA_HINT, error.headers)
 
 
 @click.command()
@@ -38,8 +79,12 @@ def _pretty(text: str) -> str:
 )
 @click.option("-d", "--data", default=None, help="The request body.")
 @click.option("--schema", "schema", default="public", show_default=True, help="The default (exposed) schema.")
+@click.option("--demo", is_flag=True, help="Use the bundled film demo's schema (films, directors, actors).")
 @click.option("--schema-file", default=None, help="A schema cache snapshot (from `pgrest schema dump`).")
-@click.option("--no-schema", is_flag=True, help="Translate without a schema cache (single tables only).")
+@click.option("--db-uri", default=None, help="Introspect the schema of this live database.")
+@click.option(
+    "--no-schema", is_flag=True, help="No schema cache (the default without a schema): single tables only."
+)
 @click.option("--format", "output", type=click.Choice(["sql", "json"]), default="sql", show_default=True)
 @click.option(
     "--placeholders",
@@ -57,19 +102,25 @@ def translate(
     headers: tuple[str, ...],
     data: str | None,
     schema: str,
+    demo: bool,
     schema_file: str | None,
+    db_uri: str | None,
     no_schema: bool,
     output: str,
     placeholders: str,
     pretty: bool,
     aggregates: bool,
 ) -> None:
-    """Print the SQL and parameters for REQUEST, e.g. "GET /films?select=title&year=gt.2000".
+    """Print the SQL statement and parameters REQUEST compiles to.
 
-    Without --schema-file the bundled demo database's schema is used (see `pgrest serve --demo`).
+    REQUEST is a request line, e.g. "GET /people?age=gt.18". Without a schema, requests on one
+    table translate for any table name; embeds and functions need one (--schema-sql,
+    --schema-file, --db-uri or --demo).
     """
+    if no_schema and (demo or schema_file or db_uri):
+        raise click.UsageError("--no-schema contradicts the schema given")
+    cache = _load_cache(demo, schema_file, db_uri, schema)
     try:
-        cache = _load_cache(schema_file, no_schema)
         schemas = (schema,) if cache is None or schema in cache.schemas else (schema, *cache.schemas)
         result = translate_request(
             request,
@@ -80,7 +131,7 @@ def translate(
             aggregates_enabled=aggregates,
         )
     except PgrstError as error:
-        click.echo(error.to_json(), err=True)
+        click.echo((error if cache is not None else _with_schema_hint(error)).to_json(), err=True)
         sys.exit(1)
     text = result.render("psycopg" if placeholders == "psycopg" else "dollar")
     if pretty:

@@ -17,22 +17,21 @@ promised.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"  # first: submodules read it while this package is still importing
-
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pgrest_core.ast import ApiRequest
 from pgrest_core.config import Settings
 from pgrest_core.errors import PgrstError
+from pgrest_core.fragment import Fragment, Placeholder
 from pgrest_core.pipeline import Options, prepare, respond
-from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
+from pgrest_core.prepared import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.schema.snapshot import dump_snapshot, load_demo, load_snapshot
-from pgrest_core.sql.fragment import Fragment, Placeholder
 from pgrest_core.translate import translate
+from pgrest_core.version import __version__
 
 # Schemas from DDL: `from pgrest_core.schema.ddl import schema_from_ddl` belongs here, with
 # "schema_from_ddl" in __all__ (pgrest_core/schema/ddl.py is written on another branch).

@@ -317,6 +317,19 @@ def parse_jwt_keys(secret: str, is_base64: bool = False) -> tuple[Jwk, ...]:
     return (HmacKey(raw, use="sig", alg="HS256"),)
 
 
+def is_jwks_url(secret: str | None) -> bool:
+    """Whether a jwt-secret value is the URL of a JWK Set to fetch (pgrest_server/jwks.py)."""
+    return secret is not None and secret.lower().startswith(("https://", "http://"))
+
+
+def parse_jwk_set(text: str) -> tuple[Jwk, ...]:
+    """The keys of a fetched JWK Set; ValueError for anything else (never a plain secret)."""
+    keys = _parse_json_keys(text.encode("utf-8")) if text.lstrip().startswith("{") else None
+    if keys is None or '"keys"' not in text:
+        raise ValueError("not a JWK Set")
+    return keys
+
+
 def _key_fits(key: Jwk, alg: str, kid: str | None) -> bool:
     """Whether a key may verify a token with this header, as JOSE libraries choose keys."""
     if key.use == "enc" or (kid is not None and key.kid != kid) or (key.alg is not None and key.alg != alg):
@@ -486,6 +499,9 @@ class Authenticator:
         self.cache_max_entries = cache_max_entries
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        # Keys come from a JWKS URL: until they arrive, tokens are unverifiable (401), not a
+        # server without a secret (500).
+        self.remote_keys = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Authenticator:
@@ -493,14 +509,25 @@ class Authenticator:
         secret = settings.jwt_secret
         if secret is not None and secret.startswith("@"):
             raise ConfigError("Invalid value for 'jwt-secret': the file it names has not been read")
-        keys = parse_jwt_keys(secret, settings.jwt_secret_is_base64) if secret is not None else None
-        return cls(
+        remote = is_jwks_url(secret)
+        keys = None
+        if secret is not None and not remote:
+            keys = parse_jwt_keys(secret, settings.jwt_secret_is_base64)
+        authenticator = cls(
             keys,
             settings.db_anon_role,
             settings.jwt_aud,
             settings.jwt_role_claim_key,
             settings.jwt_cache_max_entries,
         )
+        authenticator.remote_keys = remote
+        return authenticator
+
+    def replace_keys(self, keys: tuple[Jwk, ...]) -> None:
+        """Swap in a new key set (a JWKS refresh); tokens verified with the old one are forgotten."""
+        with self._lock:
+            self.keys = keys
+            self._cache.clear()
 
     def authenticate(self, authorization_header: str | None, now: float | None = None) -> AuthResult:
         """The role and claims for a request; raises `JwtError` as PostgREST answers."""
@@ -524,6 +551,8 @@ class Authenticator:
         if token == "":
             raise decode_error("Empty JWT is sent in Authorization header")
         if self.keys is None:
+            if self.remote_keys:
+                raise _no_suitable_key("No suitable key was found to decode the JWT")
             raise secret_missing()
         if self.cache_max_entries <= 0:
             return decode_token(token, self.keys)

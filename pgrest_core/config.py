@@ -41,6 +41,8 @@ Verbosity = Literal["minimal", "verbose"]
 
 TX_END_VALUES: tuple[TxEnd, ...] = ("commit", "commit-allow-override", "rollback", "rollback-allow-override")
 OPENAPI_MODES: tuple[OpenApiMode, ...] = ("follow-privileges", "ignore-privileges", "disabled")
+OpenApiVersion = Literal["2.0", "3.1"]
+OPENAPI_VERSIONS: tuple[OpenApiVersion, ...] = ("2.0", "3.1")
 LOG_LEVELS: tuple[LogLevel, ...] = ("crit", "error", "warn", "info", "debug")
 VERBOSITIES: tuple[Verbosity, ...] = ("minimal", "verbose")
 
@@ -120,6 +122,10 @@ class Settings:
     log_query: bool = False
     client_error_verbosity: Verbosity = "verbose"
     url_use_legacy_target_names: bool = True
+    # pgrest's own settings (PostgREST has none of these):
+    server_stream_responses: bool = False  # stream large reads (pgrest_core/stream.py)
+    openapi_docs_path: str | None = None  # serve Swagger UI there (off by default)
+    openapi_default_version: OpenApiVersion = "2.0"  # the root's document without a version asked
     app_settings: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -351,6 +357,9 @@ _KEYS: Mapping[str, _Key] = {
     "log-query": _Key("log_query", _coerce_bool),
     "client-error-verbosity": _Key("client_error_verbosity", _choice(VERBOSITIES)),
     "url-use-legacy-target-names": _Key("url_use_legacy_target_names", _coerce_bool),
+    "server-stream-responses": _Key("server_stream_responses", _coerce_bool),
+    "openapi-docs-path": _Key("openapi_docs_path", _coerce_str),
+    "openapi-default-version": _Key("openapi_default_version", _choice(OPENAPI_VERSIONS)),
 }
 
 # Older names PostgREST still reads; the current name wins when both are given.

@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from pgrest_core import __version__
 from pgrest_core.ast import ApiRequest, MediaType, RoutineTarget
 from pgrest_core.errors import ApiRequestError, unacceptable_media_types
-from pgrest_core.plan.types import Response
+from pgrest_core.fragment import Fragment, param, sql
+from pgrest_core.prepared import Response
 from pgrest_core.schema.model import (
     Cardinality,
     Column,
@@ -37,7 +37,7 @@ from pgrest_core.schema.model import (
     SchemaCache,
     Table,
 )
-from pgrest_core.sql.fragment import Fragment, param, sql
+from pgrest_core.version import __version__
 
 JsonObject = dict[str, Any]
 
@@ -76,10 +76,11 @@ class OpenApiOptions:
 
 @dataclass(frozen=True, slots=True)
 class OpenApiRecipe:
-    """How `respond` builds the document once the privileges query has said what is visible."""
+    """Which document to build, once the privileges query has said what is visible."""
 
     cache: SchemaCache
     options: OpenApiOptions
+    version: str = "2.0"  # or "3.1"
     content_profile: str | None = None  # sent when several schemas are exposed
 
 
@@ -140,14 +141,6 @@ def visible_from_body(body: str | None) -> Visible:
 
 
 # --- the document --------------------------------------------------------------------------------
-
-
-def openapi_response(recipe: OpenApiRecipe, visible: Visible | None = None) -> Response:
-    """The 200 response carrying the document (Content-Profile too when several schemas are exposed)."""
-    headers: tuple[tuple[str, str], ...] = (("Content-Type", OPENAPI_CONTENT_TYPE),)
-    if recipe.content_profile is not None:
-        headers += (("Content-Profile", recipe.content_profile),)
-    return Response(200, headers, render_openapi(openapi_document(recipe.cache, recipe.options, visible)))
 
 
 def openapi_document(
@@ -591,7 +584,6 @@ __all__ = [
     "Visible",
     "negotiate_openapi",
     "openapi_document",
-    "openapi_response",
     "privileges_statement",
     "render_openapi",
     "root_endpoint_disabled",

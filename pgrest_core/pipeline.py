@@ -11,28 +11,34 @@ with their driver, and hand the row to `respond`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pgrest_core import ast
-from pgrest_core.config import OpenApiMode
+from pgrest_core.config import OpenApiMode, OpenApiVersion
 from pgrest_core.errors import ApiRequestError, unacceptable_schema
+from pgrest_core.fragment import Fragment, ident, sql
 from pgrest_core.openapi import (
     OPENAPI_CONTENT_TYPE,
     OpenApiOptions,
     OpenApiRecipe,
+    Visible,
     negotiate_openapi,
-    openapi_response,
+    openapi_document,
     privileges_statement,
+    render_openapi,
     root_endpoint_disabled,
     root_spec_call,
     visible_from_body,
 )
+from pgrest_core.openapi3 import OPENAPI31_CONTENT_TYPE, openapi31_document, openapi_version
+from pgrest_core.plan.call import plan_call
 from pgrest_core.plan.mutate import PlannedMutation, plan_mutation
-from pgrest_core.plan.negotiate import Handlers, is_default_select, negotiate
+from pgrest_core.plan.negotiate import Handlers, is_default_select, negotiate, negotiate_call
 from pgrest_core.plan.options import options_response
 from pgrest_core.plan.read import check_embed_filters, plan_read, top_level_page
-from pgrest_core.plan.types import Prepared, Response, ResponseRecipe, ResultRow
+from pgrest_core.prepared import Prepared, Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
 from pgrest_core.response import (
     JSON_CONTENT_TYPE,
@@ -43,11 +49,10 @@ from pgrest_core.response import (
     respond_read,
 )
 from pgrest_core.schema.model import QualifiedName, SchemaCache
-from pgrest_core.sql.build_call import prepare_call
+from pgrest_core.sql import build_call
 from pgrest_core.sql.build_mutate import inserted_count_sql, mutation_sql
 from pgrest_core.sql.build_read import level_sql
-from pgrest_core.sql.fragment import Fragment, ident, sql
-from pgrest_core.sql.statement import explain_statement, mutation_statement, read_statement
+from pgrest_core.sql.statement import call_statement, explain_statement, mutation_statement, read_statement
 
 if TYPE_CHECKING:
     from pgrest_core.config import Settings
@@ -74,6 +79,7 @@ class Options:
     server_port: int = 3000
     openapi_server_proxy_uri: str | None = None
     openapi_security_active: bool = False
+    openapi_default_version: OpenApiVersion = "2.0"  # the root's document when no version is asked
     base_path: str = ""
 
     def __post_init__(self) -> None:
@@ -97,6 +103,7 @@ class Options:
             server_port=settings.server_port,
             openapi_server_proxy_uri=settings.openapi_server_proxy_uri,
             openapi_security_active=settings.openapi_security_active,
+            openapi_default_version=settings.openapi_default_version,
             base_path=base_path,
         )
 
@@ -199,12 +206,31 @@ def prepare_openapi(
             request_host=_first_header(request, "host"),
             base_path=options.base_path,
         ),
+        version=openapi_version(request.accept, options.openapi_default_version),
         content_profile=schema if len(options.schemas) > 1 else None,
     )
     if options.openapi_mode == "ignore-privileges":
-        return _answered(openapi_response(recipe))
-    read = ResponseRecipe(OPENAPI_CONTENT_TYPE, "json", head=request.method == "HEAD", openapi=recipe)
-    return Prepared(privileges_statement(schema), read, read_only=True)
+        return _answered(_document_response(recipe, None))
+    build = partial(_document_from_row, recipe)
+    read = ResponseRecipe(OPENAPI_CONTENT_TYPE, "json", head=request.method == "HEAD", build=build)
+    return Prepared(privileges_statement(schema), read, read_only=True, is_metadata=True)
+
+
+def _document_from_row(recipe: OpenApiRecipe, row: ResultRow) -> Response:
+    return _document_response(recipe, visible_from_body(row.body))
+
+
+def _document_response(recipe: OpenApiRecipe, visible: Visible | None) -> Response:
+    """The document (OpenAPI 2.0 or 3.1) of what `visible` lets the role see (None: everything)."""
+    if recipe.version == "3.1":
+        document = openapi31_document(recipe.cache, recipe.options, visible)
+        content_type = OPENAPI31_CONTENT_TYPE
+    else:
+        document, content_type = openapi_document(recipe.cache, recipe.options, visible), OPENAPI_CONTENT_TYPE
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", content_type),)
+    if recipe.content_profile is not None:
+        headers += (("Content-Profile", recipe.content_profile),)
+    return Response(200, headers, render_openapi(document))
 
 
 def _first_header(request: ast.ApiRequest, name: str) -> str | None:
@@ -262,8 +288,8 @@ def respond(prepared: Prepared, row: ResultRow) -> Response:
     if prepared.answer is not None:
         return prepared.answer
     recipe = prepared.recipe
-    if recipe.openapi is not None:
-        return openapi_response(recipe.openapi, visible_from_body(row.body))
+    if recipe.build is not None:
+        return recipe.build(row)
     if recipe.no_content:
         response = respond_no_content(row)
     elif recipe.mutation is not None:
@@ -359,3 +385,45 @@ def _applied(planned: PlannedMutation, prefs: ast.Preferences) -> tuple[str, ...
     if prefs.handling != "strict":
         honoured.discard("max-affected")
     return tuple(f"{key}={value}" for key, value in preference_items(prefs) if key in honoured)
+
+
+def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:
+    """Plan and compile `/rpc/fn` into one statement and its response recipe."""
+    plan = plan_call(
+        request,
+        cache,
+        default_schema=options.schemas[0],
+        max_rows=options.max_rows,
+        aggregates_enabled=options.aggregates_enabled,
+        legacy_target_names=options.legacy_target_names,
+    )
+    representation = negotiate_call(request, cache, plan, plan_enabled=options.plan_enabled)
+    head = request.method == "HEAD"
+    count = request.preferences.count
+    counted = build_call.count_sql(plan) if count in ("exact", "estimated") else None
+    body = build_call.call_body(plan, representation, head)
+    # Rows are read straight from the function unless a count reads them too: then the call
+    # goes in a CTE, so that it still runs only once.
+    direct = plan.read is not None and counted is None
+    call = None if direct else build_call.call_cte(plan)
+    statement = call_statement(call, build_call.source_sql(plan, direct=direct), counted, body)
+    if representation.body_format == "plan":
+        statement = explain_statement(statement, representation)
+    recipe = ResponseRecipe(
+        content_type=representation.content_type,
+        body_format=representation.body_format,
+        offset=plan.offset,
+        count=count,
+        head=head,
+        max_rows=options.max_rows,
+        preference_applied=read_preferences_applied(request.preferences),
+        no_content=plan.result == "void",
+    )
+    planned = None
+    if count in ("planned", "estimated"):
+        planned = build_call.planned_count_sql(plan)
+    # A singular response that fails (PGRST116) must roll back what the function did.
+    singular = representation.body_format == "object"
+    return Prepared(
+        statement, recipe, read_only=plan.read_only, count_statement=planned, check_before_commit=singular
+    )

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from pgrest_core.ast import Preferences
 from pgrest_core.errors import ApiRequestError, PgrstError, invalid_range
-from pgrest_core.plan.types import Response, ResponseRecipe, ResultRow
+from pgrest_core.prepared import Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
 from pgrest_core.request.ranges import content_range
 
@@ -232,3 +232,8 @@ def error_response(error: PgrstError, *, verbose: bool = True) -> Response:
         minimal = {"code": error.code, "message": error.message}
         body = json.dumps(minimal, ensure_ascii=False, separators=(",", ":"))
     return Response(error.status, headers, body.encode())
+
+
+def with_response_gucs(response: Response, headers: str | None, status: str | None) -> Response:
+    """`response.headers`/`response.status` read apart from a result row (streamed reads)."""
+    return _with_gucs(response, ResultRow(None, 0, None, response_headers=headers, response_status=status))

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pgrest_core.errors import parse_error
+from pgrest_core.fragment import Fragment
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.schema.model import SchemaCache
-from pgrest_core.sql.fragment import Fragment
 
 _FRAMING = " \t\r\n"
 

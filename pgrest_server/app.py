@@ -21,30 +21,33 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Coroutine
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pgrest_core.errors import InternalError, PgrstError
+from pgrest_core.errors import InternalError, JwtError, PgrstError
 from pgrest_core.pipeline import Options, prepare, respond
-from pgrest_core.plan.types import Response
+from pgrest_core.prepared import Response
 from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
+from pgrest_core.stream import prepare_stream
 from pgrest_server.cors import cors_headers, cors_preflight
+from pgrest_server.docs import ApiDocs
+from pgrest_server.http import Receive, Scope, Send
 from pgrest_server.http import header as _header
+from pgrest_server.streaming import StreamedResponse, send_streamed, start_stream
 
 if TYPE_CHECKING:
-    from pgrest_core.auth import Authenticator
+    from pgrest_core.auth import Authenticator, AuthResult
     from pgrest_core.config import Settings
     from pgrest_core.runner.execute import Runner
     from pgrest_core.runner.host import RunOptions
+    from pgrest_server.jwks import RemoteKeySet
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("pgrest")
+
+AnyResponse = TypeVar("AnyResponse", bound=Response | StreamedResponse)
 
 _LOG_LEVELS = {
     "crit": logging.CRITICAL,
@@ -101,6 +104,8 @@ class PgrestApp:
         self.settings = settings
         self.schema_cache: SchemaCache | None = schema_cache
         self.authenticator: Authenticator = Authenticator.from_settings(settings)
+        self.jwks = _remote_key_set(settings, self.authenticator)
+        self.docs = ApiDocs(settings.openapi_docs_path) if settings.openapi_docs_path else None
         from pgrest_core.runner.host import RunOptions
 
         self.options = Options.from_settings(settings)
@@ -171,6 +176,8 @@ class PgrestApp:
             except Exception:
                 log.exception("could not load the schema cache; retrying in the background")
                 self._spawn(self._retry_schema_cache())
+        if self.jwks is not None:
+            self._spawn(self._refresh_keys())
         if settings.db_channel_enabled:
             self._spawn(self._listen())
         if self.reload_signal:
@@ -237,7 +244,7 @@ class PgrestApp:
         """
         import psycopg
 
-        from pgrest_core.sql.fragment import ident
+        from pgrest_core.fragment import ident
 
         channel = ident(self.settings.db_channel).text
         delay = 1.0
@@ -258,6 +265,25 @@ class PgrestApp:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 32.0)
 
+    async def _refresh_keys(self) -> None:
+        if self.jwks is not None:
+            await self.jwks.refresh_if_stale()
+
+    async def _authenticate(self, authorization: str | None) -> AuthResult:
+        """The request's role and claims. With a JWKS URL, a stale key set is refreshed in the
+        background, and a token no key verifies (rotation) fetches the set once more."""
+        jwks = self.jwks
+        if jwks is None:
+            return self.authenticator.authenticate(authorization)
+        if jwks.stale:
+            self._spawn(self._refresh_keys())
+        try:
+            return self.authenticator.authenticate(authorization)
+        except JwtError as error:
+            if error.code != "PGRST301" or not await jwks.refresh_for_unknown_kid():
+                raise
+        return self.authenticator.authenticate(authorization)
+
     def _require_runner(self) -> Runner:
         if self.runner is None:
             raise RuntimeError("the app has not been started (ASGI lifespan startup did not run)")
@@ -271,22 +297,37 @@ class PgrestApp:
         path = _request_path(scope)
         headers = [(_decode(name).lower(), _decode(value)) for name, value in scope.get("headers", ())]
         body = await _read_body(receive)
-        allowed_origins = self.settings.server_cors_allowed_origins
-        response = cors_preflight(method, headers, allowed_origins)
-        if response is None:
-            try:
-                response = await self.handle(method, path, scope, headers, body)
-            except PgrstError as error:
-                response = error_response(error, verbose=self._verbose_errors)
-            except Exception:
-                log.exception("unexpected error handling %s %s", method, path)
-                response = error_response(internal_error(), verbose=self._verbose_errors)
-            response = _with_headers(response, cors_headers(headers, allowed_origins))
+        response = await self._answer(method, path, scope, headers, body)
         response = _with_headers(response, self._trace_header(headers))
-        await _send_response(send, response, head=method == "HEAD")
+        if isinstance(response, StreamedResponse):
+            await send_streamed(send, response, head=method == "HEAD")
+        else:
+            await _send_response(send, response, head=method == "HEAD")
         if self._log_requests:
             elapsed = (time.perf_counter() - started) * 1000
             print(f"{method} {path} {response.status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
+
+    async def _answer(
+        self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
+    ) -> Response | StreamedResponse:
+        """A CORS preflight, the docs page, or the API's answer (errors included), with CORS headers."""
+        allowed_origins = self.settings.server_cors_allowed_origins
+        preflight = cors_preflight(method, headers, allowed_origins)
+        if preflight is not None:
+            return preflight
+        if self.docs is not None and method in ("GET", "HEAD"):
+            page = self.docs.answer(path, root_url=str(scope.get("root_path") or "") + "/")
+            if page is not None:
+                return page
+        response: Response | StreamedResponse
+        try:
+            response = await self.handle(method, path, scope, headers, body)
+        except PgrstError as error:
+            response = error_response(error, verbose=self._verbose_errors)
+        except Exception:
+            log.exception("unexpected error handling %s %s", method, path)
+            response = error_response(internal_error(), verbose=self._verbose_errors)
+        return _with_headers(response, cors_headers(headers, allowed_origins))
 
     def _trace_header(self, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """server-trace-header: the request's value echoed back, for tracing across proxies."""
@@ -296,7 +337,7 @@ class PgrestApp:
 
     async def handle(
         self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
-    ) -> Response:
+    ) -> Response | StreamedResponse:
         """The pipeline for one request; raises PgrstError for every client-visible failure.
 
         Everything, OPTIONS and `GET /` included, goes through `prepare`; what it cannot
@@ -308,7 +349,7 @@ class PgrestApp:
         if not self._started:
             await self._ensure_started()
         timing = ServerTiming()
-        auth = self.authenticator.authenticate(_header(headers, "authorization"))
+        auth = await self._authenticate(_header(headers, "authorization"))
         timing.mark("jwt")
         request = parse_request(
             method,
@@ -321,7 +362,14 @@ class PgrestApp:
         timing.mark("parse")
         if self.schema_cache is None:
             raise schema_cache_unavailable()
-        prepared = prepare(request, self.schema_cache, self._options_under(scope))
+        options = self._options_under(scope)
+        if self.settings.server_stream_responses:
+            streamed = prepare_stream(request, self.schema_cache, options)
+            if streamed is not None:
+                transaction = transaction_for(request, auth, self.run_options, read_only=True, path=path)
+                runner = self._require_runner()
+                return await start_stream(runner, streamed, transaction, authenticated=auth.authenticated)
+        prepared = prepare(request, self.schema_cache, options)
         timing.mark("plan")
         if prepared.answer is not None:  # OPTIONS, or the document without follow-privileges
             timing.mark("response")
@@ -330,7 +378,14 @@ class PgrestApp:
         check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None
         row = await self._require_runner().run(
             prepared,
-            transaction_for(request, prepared, auth, self.run_options, path=path),
+            transaction_for(
+                request,
+                auth,
+                self.run_options,
+                read_only=prepared.read_only,
+                metadata=prepared.is_metadata,
+                path=path,
+            ),
             authenticated=auth.authenticated,
             check=check,
         )
@@ -360,10 +415,10 @@ class PgrestApp:
         return response
 
 
-def _with_headers(response: Response, extra: tuple[tuple[str, str], ...]) -> Response:
+def _with_headers(response: AnyResponse, extra: tuple[tuple[str, str], ...]) -> AnyResponse:
     if not extra:
         return response
-    return Response(response.status, (*response.headers, *extra), response.body)
+    return replace(response, headers=(*response.headers, *extra))
 
 
 def _configure_logging(level: str) -> None:
@@ -421,6 +476,15 @@ async def _send_response(send: Send, response: Response, *, head: bool) -> None:
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+
+def _remote_key_set(settings: Settings, authenticator: Authenticator) -> RemoteKeySet | None:
+    """jwt-secret as a JWKS URL: the key set fetched from it, feeding the authenticator."""
+    if not authenticator.remote_keys or settings.jwt_secret is None:
+        return None
+    from pgrest_server.jwks import RemoteKeySet
+
+    return RemoteKeySet(settings.jwt_secret, on_change=authenticator.replace_keys)
 
 
 def create_app(

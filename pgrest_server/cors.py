@@ -5,7 +5,7 @@ Without server-cors-allowed-origins every origin is allowed (`*`); with it, only
 
 from __future__ import annotations
 
-from pgrest_core.plan.types import Response
+from pgrest_core.prepared import Response
 from pgrest_server.http import header as _header
 
 CORS_ALLOW_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD"

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+# The ASGI interface's types.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
 
 def header(headers: list[tuple[str, str]], name: str) -> str | None:
     """The first value of header `name` (lower-case) in ASGI-decoded `headers`, or None."""

@@ -25,6 +25,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -213,6 +214,45 @@ class TempPostgres:
             )
         shutil.rmtree(root, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server but keep its data (`resume` starts it again on the same port)."""
+        if self.root is None:
+            raise RuntimeError("TempPostgres is not running")
+        self._run_as_server([self._bin("pg_ctl"), "-D", str(self.root / "data"), "stop", "-m", "fast", "-w"])
+
+    def resume(self) -> None:
+        if self.root is None:
+            raise RuntimeError("TempPostgres was stopped for good")
+        log_file = self.root / "postgres.log"
+        self._run_as_server(
+            [self._bin("pg_ctl"), "-D", str(self.root / "data"), "-l", str(log_file), "-o", f"-p {self.port}",
+             "-w", "-t", "60", "start"]
+        )  # fmt: skip
+
+    def start_standby(self) -> TempPostgres:
+        """A streaming replica of this (running) server: `pg_basebackup -R` into a new cluster
+        on its own port, started and accepting read-only connections. Stop it on its own."""
+        if self.root is None:
+            raise RuntimeError("TempPostgres is not running")
+        standby = TempPostgres(self.bindir)
+        standby.root = Path(tempfile.mkdtemp(prefix="pgrest-pg-standby-", dir=_scratch_parent()))
+        os.chmod(standby.root, 0o755)
+        standby._os_user.give(standby.root)
+        atexit.register(standby.stop)
+        try:
+            data = standby.root / "data"
+            standby._run_as_server(
+                [standby._bin("pg_basebackup"), "-D", str(data), "-R", "-X", "stream", "--no-sync",
+                 "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-c", "fast"]
+            )  # fmt: skip
+            with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
+                conf.write(f"unix_socket_directories = '{standby.root}'\nhot_standby = on\n")
+            standby._start_server()
+        except BaseException:
+            standby.stop()
+            raise
+        return standby
+
     def __enter__(self) -> TempPostgres:
         return self.start()
 
@@ -334,3 +374,84 @@ class TempPostgres:
             if "could not bind" not in last_error and "already in use" not in last_error:
                 break
         raise RuntimeError(f"could not start PostgreSQL:\n{last_error}")
+
+
+class TempPgBouncer:
+    """A throwaway PgBouncer in front of a TempPostgres (tests of `db-prepared-statements =
+    false` behind a transaction-pooling proxy). Uses the system's `pgbouncer` binary."""
+
+    def __init__(
+        self,
+        upstream: TempPostgres,
+        *,
+        users: tuple[str, ...] = (SUPERUSER,),
+        pool_mode: str = "transaction",
+        pool_size: int = 1,
+    ) -> None:
+        binary = shutil.which("pgbouncer", path=os.environ.get("PATH", "") + ":/usr/sbin")
+        if binary is None:
+            raise PostgresUnavailable("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
+        self.binary = binary
+        self.upstream = upstream
+        self.users = users  # trust authentication still needs each user listed
+        self.pool_mode = pool_mode
+        self.pool_size = pool_size
+        self.port = 0
+        self.root: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._os_user = _OsUser.for_server()
+
+    def start(self) -> TempPgBouncer:
+        self.root = Path(tempfile.mkdtemp(prefix="pgrest-pgbouncer-"))
+        os.chmod(self.root, 0o755)
+        self.port = _free_port()
+        ini = self.root / "pgbouncer.ini"
+        users = self.root / "userlist.txt"
+        users.write_text("".join(f'"{name}" ""\n' for name in self.users))
+        ini.write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={self.upstream.port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {users}\n"
+            f"pool_mode = {self.pool_mode}\ndefault_pool_size = {self.pool_size}\n"
+            "max_client_conn = 200\nignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {self.root / 'pgbouncer.log'}\n"
+        )
+        for path in (self.root, ini, users):
+            self._os_user.give(path)
+        self._process = subprocess.Popen(
+            [self.binary, str(ini)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd="/", **self._os_user.popen_kwargs(),
+        )  # fmt: skip
+        atexit.register(self.stop)
+        deadline = time.monotonic() + 20
+        while not _accepts(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                log = (self.root / "pgbouncer.log").read_text(errors="replace") if self.root else ""
+                self.stop()
+                raise RuntimeError(f"pgbouncer did not start:\n{log}")
+            time.sleep(0.05)
+        return self
+
+    def uri(self, dbname: str, user: str = SUPERUSER) -> str:
+        return f"postgresql://{quote(user, safe='')}@127.0.0.1:{self.port}/{quote(dbname, safe='')}"
+
+    def stop(self) -> None:
+        atexit.unregister(self.stop)
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False

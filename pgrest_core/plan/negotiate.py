@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pgrest_core import ast
 from pgrest_core.ast import Field, MediaType, SelectField, SelectItem
 from pgrest_core.errors import unacceptable_media_types
-from pgrest_core.plan.types import BodyFormat
+from pgrest_core.plan.call import CallPlan
+from pgrest_core.prepared import BodyFormat
 from pgrest_core.schema.model import MediaHandler, QualifiedName, SchemaCache
 
 
@@ -179,3 +181,46 @@ def _negotiated(
         if found is not None:
             return found
     raise unacceptable_media_types(tuple(str(m) for m in accept))
+
+
+# A single text or xml value can be sent as it is for `Accept: text/plain` or `text/xml`
+# (the type itself, or a domain named after the media type).
+_RAW_OUTPUT = {"text/plain": "text/plain; charset=utf-8", "text/xml": "text/xml; charset=utf-8"}
+_RAW_TYPES = {"text/plain": "text", "text/xml": "xml"}
+
+
+def negotiate_call(
+    request: ast.ApiRequest, cache: SchemaCache | None, plan: CallPlan, *, plan_enabled: bool
+) -> Representation:
+    """The representation of a function's result: raw text/xml, JSON for void, else negotiated."""
+    raw = _raw_output(request.accept, plan, plan.returns)
+    if raw is not None:
+        return raw
+    if plan.result == "void":
+        return JSON
+    return negotiate(request.accept, plan_enabled=plan_enabled, handlers=_handlers(request, cache, plan))
+
+
+def _raw_output(accept: tuple[ast.MediaType, ...], plan: CallPlan, returns: str) -> Representation | None:
+    """`Accept: text/plain` (or text/xml) first for a function returning one text (xml) value:
+    that value sent raw. Other results are negotiated as usual (406)."""
+    media = next((m for m in accept if m.q > 0), None)
+    if plan.result != "scalar" or media is None or media.essence not in _RAW_OUTPUT:
+        return None
+    if returns not in (_RAW_TYPES[media.essence], media.essence):
+        return None
+    return Representation("text", _RAW_OUTPUT[media.essence], base_type=_RAW_TYPES[media.essence])
+
+
+def _handlers(request: ast.ApiRequest, cache: SchemaCache | None, plan: CallPlan) -> Handlers | None:
+    """The media type handlers of the result: the aggregates for the rows of a function
+    returning rows, or the media type domain a function returns one value of."""
+    if cache is None or plan.return_type is None:
+        return None
+    if plan.result in ("rows", "single"):
+        default_select = is_default_select(request.query.select)
+        return Handlers(cache, plan.return_type, default_select=default_select)
+    base_type = cache.media_types.get(plan.return_type) if plan.result == "scalar" else None
+    if base_type is None:
+        return None
+    return Handlers(cache, raw_media_type=plan.return_type.name.lower(), raw_base_type=base_type)

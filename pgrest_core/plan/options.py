@@ -10,7 +10,7 @@ from __future__ import annotations
 from pgrest_core import ast
 from pgrest_core.errors import SchemaCacheError
 from pgrest_core.plan.relationships import table_not_found
-from pgrest_core.plan.types import Response
+from pgrest_core.prepared import Response
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
 
 

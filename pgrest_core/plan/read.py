@@ -14,9 +14,9 @@ from typing import Literal, TypeAlias
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled
+from pgrest_core.fragment import literal_type
 from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
-from pgrest_core.sql.fragment import literal_type
 
 JSON_TYPES = frozenset({"json", "jsonb"})
 

@@ -22,9 +22,9 @@ from typing import Any, Literal
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from pgrest_core.plan.types import RESULT_COLUMNS, Prepared, ResultRow
+from pgrest_core.fragment import Fragment, sql
+from pgrest_core.prepared import RESULT_COLUMNS, Prepared, ResultRow
 from pgrest_core.runner.errors import connection_failure, from_exception
-from pgrest_core.sql.fragment import Fragment, sql
 
 TxEnd = Literal["commit", "commit-allow-override", "rollback", "rollback-allow-override"]
 Connection = psycopg.AsyncConnection[Any]

@@ -27,8 +27,9 @@ from pgrest_core.ast import ApiRequest, RootTarget, RoutineTarget, TableTarget
 from pgrest_core.auth import Authenticator, AuthResult
 from pgrest_core.config import Settings, TxEnd
 from pgrest_core.errors import PgrstError
+from pgrest_core.fragment import Fragment, sql
 from pgrest_core.pipeline import Options, prepare, respond
-from pgrest_core.plan.types import Prepared, Response, ResultRow
+from pgrest_core.prepared import Prepared, Response, ResultRow
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.response import error_response
 from pgrest_core.runner.errors import from_exception
@@ -42,7 +43,6 @@ from pgrest_core.runner.execute import (
     should_commit,
 )
 from pgrest_core.schema.model import SchemaCache
-from pgrest_core.sql.fragment import Fragment, sql
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
 
 AsyncConnection = psycopg.AsyncConnection[Any]
@@ -92,17 +92,22 @@ def request_path(request: ApiRequest) -> str:
 
 
 def transaction_for(
-    request: ApiRequest, prepared: Prepared, auth: AuthResult, options: RunOptions, *, path: str | None = None
+    request: ApiRequest,
+    auth: AuthResult,
+    options: RunOptions,
+    *,
+    read_only: bool,
+    metadata: bool = False,
+    path: str | None = None,
 ) -> Transaction:
-    """The transaction around `prepared`: its prelude (role, search_path, request.* settings),
-    the pre-request call and how it ends.
+    """The transaction around a request's statement: its prelude (role, search_path, request.*
+    settings), the pre-request call and how it ends (`Prepared.read_only` and `.is_metadata`).
 
-    The OpenAPI document's privileges query runs without the pre-request function and is
-    rolled back: it only reads the catalog.
+    The OpenAPI document's privileges query (`metadata`) runs without the pre-request function
+    and is rolled back: it only reads the catalog.
     """
     if request.schema is None:
         raise ValueError("the request has no schema: parse it with parse_request(..., schemas=…)")
-    read_only = prepared.read_only
     context = RequestContext(
         schema=request.schema,
         role=auth.role,
@@ -117,7 +122,6 @@ def transaction_for(
         # Also set when BEGIN … READ ONLY is skipped (see runner.execute): reads stay reads.
         extra=(("transaction_read_only", "on"),) if read_only else (),
     )
-    metadata = prepared.is_metadata
     pre_request = pre_request_call(options.pre_request) if options.pre_request and not metadata else None
     return Transaction(
         prelude=prelude(context),
@@ -202,7 +206,9 @@ async def run_prepared(
         return prepared.answer
     _autocommit(conn)
     responder = _Responder(prepared)
-    transaction = transaction_for(request, prepared, auth, options, path=path)
+    transaction = transaction_for(
+        request, auth, options, read_only=prepared.read_only, metadata=prepared.is_metadata, path=path
+    )
     try:
         row = await execute(conn, prepared, transaction, check=responder.check())
         return responder.final(row, request, options)
@@ -269,7 +275,9 @@ def run_prepared_sync(
         return prepared.answer
     _autocommit(conn)
     responder = _Responder(prepared)
-    transaction = transaction_for(request, prepared, auth, options, path=path)
+    transaction = transaction_for(
+        request, auth, options, read_only=prepared.read_only, metadata=prepared.is_metadata, path=path
+    )
     try:
         row = execute_sync(conn, prepared, transaction, check=responder.check())
         return responder.final(row, request, options)

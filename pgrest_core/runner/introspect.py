@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pgrest_core.fragment import quote_ident
 from pgrest_core.schema.introspect_sql import (
     CATALOG_QUERY,
     DELETE_EVENT,
@@ -48,7 +49,6 @@ from pgrest_core.schema.model import (
     Table,
     Volatility,
 )
-from pgrest_core.sql.fragment import quote_ident
 
 if TYPE_CHECKING:
     import psycopg

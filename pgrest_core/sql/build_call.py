@@ -10,33 +10,18 @@ is the `pgrst_scalar` column.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from pgrest_core import ast
-from pgrest_core.plan.call import CallArgument, CallPlan, plan_call
-from pgrest_core.plan.negotiate import JSON, Handlers, Representation, is_default_select, negotiate
-from pgrest_core.plan.types import Prepared, ResponseRecipe
-from pgrest_core.response import read_preferences_applied
-from pgrest_core.schema.model import SchemaCache
+from pgrest_core.fragment import SLOT, Fragment, ident, join, param, sql
+from pgrest_core.plan.call import CallArgument, CallPlan
+from pgrest_core.plan.negotiate import Representation
 from pgrest_core.sql.build_read import level_sql, page_sql
-from pgrest_core.sql.fragment import SLOT, Fragment, ident, join, param, sql
 from pgrest_core.sql.statement import (
     SCALAR_COLUMN,
     body_sql,
-    call_statement,
-    explain_statement,
     scalar_body,
     single_row_body,
 )
 
-if TYPE_CHECKING:
-    from pgrest_core.pipeline import Options
-
 CALL = "pgrst_call"  # the CTE holding the call's result
-# A single text or xml value can be sent as it is for `Accept: text/plain` or `text/xml`
-# (the type itself, or a domain named after the media type).
-_RAW_OUTPUT = {"text/plain": "text/plain; charset=utf-8", "text/xml": "text/xml; charset=utf-8"}
-_RAW_TYPES = {"text/plain": "text", "text/xml": "xml"}
 
 
 def argument_sql(argument: CallArgument) -> Fragment:
@@ -79,32 +64,12 @@ def count_sql(plan: CallPlan) -> Fragment:
     return sql("SELECT 1 FROM ") + ident(CALL)
 
 
-def _raw_output(accept: tuple[ast.MediaType, ...], plan: CallPlan, returns: str) -> Representation | None:
-    """`Accept: text/plain` (or text/xml) first for a function returning one text (xml) value:
-    that value sent raw. Other results are negotiated as usual (406)."""
-    media = next((m for m in accept if m.q > 0), None)
-    if plan.result != "scalar" or media is None or media.essence not in _RAW_OUTPUT:
-        return None
-    if returns not in (_RAW_TYPES[media.essence], media.essence):
-        return None
-    return Representation("text", _RAW_OUTPUT[media.essence], base_type=_RAW_TYPES[media.essence])
+def planned_count_sql(plan: CallPlan) -> Fragment:
+    """The statement whose EXPLAIN estimates the rows, for `count=planned|estimated`."""
+    return sql("WITH ") + ident(CALL) + sql(" AS (") + call_cte(plan) + sql(") ") + count_sql(plan)
 
 
-def _handlers(request: ast.ApiRequest, cache: SchemaCache | None, plan: CallPlan) -> Handlers | None:
-    """The media type handlers of the result: the aggregates for the rows of a function
-    returning rows, or the media type domain a function returns one value of."""
-    if cache is None or plan.return_type is None:
-        return None
-    if plan.result in ("rows", "single"):
-        default_select = is_default_select(request.query.select)
-        return Handlers(cache, plan.return_type, default_select=default_select)
-    base_type = cache.media_types.get(plan.return_type) if plan.result == "scalar" else None
-    if base_type is None:
-        return None
-    return Handlers(cache, raw_media_type=plan.return_type.name.lower(), raw_base_type=base_type)
-
-
-def _body(plan: CallPlan, representation: Representation, head: bool) -> str:
+def call_body(plan: CallPlan, representation: Representation, head: bool) -> str:
     if plan.result == "single" and representation.body_format == "json" and representation.handler is None:
         return single_row_body(representation, head=head)
     if plan.result in ("rows", "single"):
@@ -113,53 +78,4 @@ def _body(plan: CallPlan, representation: Representation, head: bool) -> str:
         return "NULL::text"
     return scalar_body(
         set_of=plan.result == "scalar_set", head=head, media_base_type=representation.base_type
-    )
-
-
-def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:
-    """Plan and compile `/rpc/fn` into one statement and its response recipe."""
-    plan = plan_call(
-        request,
-        cache,
-        default_schema=options.schemas[0],
-        max_rows=options.max_rows,
-        aggregates_enabled=options.aggregates_enabled,
-        legacy_target_names=options.legacy_target_names,
-    )
-    raw = _raw_output(request.accept, plan, plan.returns)
-    if raw is not None:
-        representation = raw
-    elif plan.result == "void":
-        representation = JSON
-    else:
-        handlers = _handlers(request, cache, plan)
-        representation = negotiate(request.accept, plan_enabled=options.plan_enabled, handlers=handlers)
-    head = request.method == "HEAD"
-    count = request.preferences.count
-    counted = count_sql(plan) if count in ("exact", "estimated") else None
-    body = _body(plan, representation, head)
-    # Rows are read straight from the function unless a count reads them too: then the call
-    # goes in a CTE, so that it still runs only once.
-    direct = plan.read is not None and counted is None
-    call = None if direct else call_cte(plan)
-    statement = call_statement(call, source_sql(plan, direct=direct), counted, body)
-    if representation.body_format == "plan":
-        statement = explain_statement(statement, representation)
-    recipe = ResponseRecipe(
-        content_type=representation.content_type,
-        body_format=representation.body_format,
-        offset=plan.offset,
-        count=count,
-        head=head,
-        max_rows=options.max_rows,
-        preference_applied=read_preferences_applied(request.preferences),
-        no_content=plan.result == "void",
-    )
-    planned = None
-    if count in ("planned", "estimated"):
-        planned = sql("WITH pgrst_call AS (") + call_cte(plan) + sql(") ") + count_sql(plan)
-    # A singular response that fails (PGRST116) must roll back what the function did.
-    singular = representation.body_format == "object"
-    return Prepared(
-        statement, recipe, read_only=plan.read_only, count_statement=planned, check_before_commit=singular
     )

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from pgrest_core.fragment import EMPTY, Fragment, ident, join, param, sql
 from pgrest_core.plan.mutate import MutatePlan
 from pgrest_core.sql.build_read import condition_sql, order_term_sql, page_sql, string_literal
-from pgrest_core.sql.fragment import EMPTY, Fragment, ident, join, param, sql
 
 BODY = "pgrst_body"
 SOURCE = "pgrst_source"

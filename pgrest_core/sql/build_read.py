@@ -9,6 +9,7 @@ statement's shape and are written as quoted literals and checked type names.
 from __future__ import annotations
 
 from pgrest_core import ast
+from pgrest_core.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
 from pgrest_core.plan.read import (
     EmbedPlan,
     NullCheck,
@@ -19,7 +20,6 @@ from pgrest_core.plan.read import (
     RelatedOrder,
 )
 from pgrest_core.schema.model import ComputedRelationship, QualifiedName, Relationship
-from pgrest_core.sql.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
 
 _BINARY_OPERATORS = {
     ast.Operator.EQ: "=",

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from pgrest_core.sql.fragment import SLOT, Fragment, ident, quote_ident, sql
+from pgrest_core.fragment import SLOT, Fragment, ident, quote_ident, sql
 
 
 @dataclass(frozen=True, slots=True)

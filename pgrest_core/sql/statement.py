@@ -10,9 +10,9 @@ response GUCs, whatever the request.
 
 from __future__ import annotations
 
+from pgrest_core.fragment import Fragment, quote_ident, sql
 from pgrest_core.plan.negotiate import Representation
 from pgrest_core.schema.model import MediaHandler
-from pgrest_core.sql.fragment import Fragment, quote_ident, sql
 
 _ROW = "_pgrst_t"
 _GUCS = (

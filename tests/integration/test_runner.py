@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from pgrest_core.errors import PgrstError
-from pgrest_core.plan.types import Prepared, ResponseRecipe, ResultRow
+from pgrest_core.fragment import Fragment, param, sql
+from pgrest_core.prepared import Prepared, ResponseRecipe, ResultRow
 from pgrest_core.runner.execute import Runner, Transaction, should_commit
-from pgrest_core.sql.fragment import Fragment, param, sql
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
 from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database

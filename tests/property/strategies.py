@@ -14,7 +14,7 @@ from pgrest_core import ast
 from pgrest_core.ast import FTS_OPERATORS, QUANTIFIABLE, Operator
 
 _SPECIALS = " \t\"\\,.:()[]{}!*->=&%+#;'$_é字\n"
-_ALPHABET = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_ALPHABET = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 _IDENT_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_é字"
 
 # Text without NUL, biased towards the characters the grammar treats specially.

@@ -23,10 +23,10 @@ from sqlglot.dialects.postgres import Postgres
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 from pgrest_core.errors import PgrstError
+from pgrest_core.fragment import Fragment
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.request.unparse import unparse_query
-from pgrest_core.sql.fragment import Fragment
 from pgrest_core.translate import translate
 from tests.property.compile_strategies import (
     CACHE,

@@ -16,19 +16,19 @@ from hypothesis import strategies as st
 
 from pgrest_core.ast import Field
 from pgrest_core.errors import PgrstError
+from pgrest_core.fragment import Fragment, ident, join, param, quote_ident, sql
 from pgrest_core.request import api_request, media
 from pgrest_core.request.filters import parse_filter, parse_filter_full
 from pgrest_core.request.order import parse_order, parse_order_full
 from pgrest_core.request.query import PLAIN_NAME, _filter_key, parse_nonnegative
 from pgrest_core.request.select import parse_select, parse_select_full
-from pgrest_core.sql.fragment import Fragment, ident, join, param, quote_ident, sql
 from pgrest_core.sql.prelude import RequestContext, prelude
 from pgrest_core.sql.prelude import settings as prelude_settings
 
 T = TypeVar("T")
 
 
-def outcome(parse: Callable[[], T]) -> T | tuple[str, str, str | None]:
+def outcome(parse: Callable[[], T]) -> T | tuple[str, str, object]:
     """The parse result, or the error it raises (code, message, details) to compare."""
     try:
         return parse()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pgrest_core.errors import PgrstError
-from pgrest_core.plan.types import ResponseRecipe, ResultRow
+from pgrest_core.prepared import ResponseRecipe, ResultRow
 from pgrest_core.response import respond_read
 
 JSON = ResponseRecipe(content_type="application/json; charset=utf-8", body_format="json")

@@ -24,8 +24,13 @@ CACHE = SchemaCache(
 )
 
 
+def media(essence: str) -> MediaType:
+    type_, subtype = essence.split("/", 1)
+    return MediaType(type_, subtype)
+
+
 def accept(*essences: str) -> tuple[MediaType, ...]:
-    return tuple(MediaType(*e.split("/", 1)) for e in essences)
+    return tuple(media(e) for e in essences)
 
 
 def test_relation_handler_wins_over_the_builtin() -> None:

@@ -10,7 +10,7 @@ import pytest
 from pgrest_core.errors import PgrstError
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.plan.mutate import PlannedMutation, plan_mutation
-from pgrest_core.plan.types import ResponseRecipe, ResultRow
+from pgrest_core.prepared import ResponseRecipe, ResultRow
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.response import respond_mutation
 from pgrest_core.schema.model import Column, QualifiedName, Table

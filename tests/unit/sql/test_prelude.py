@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pgrest_core.sql.fragment import Fragment
+from pgrest_core.fragment import Fragment
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude, search_path
 
 SET = "set_config(\x00, \x00, true)"

@@ -7,13 +7,11 @@ returns exactly one row with the columns named in `RESULT_COLUMNS`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pgrest_core.sql.fragment import Fragment
-
-if TYPE_CHECKING:
-    from pgrest_core.openapi import OpenApiRecipe
+from pgrest_core.fragment import Fragment
 
 # The one row every main statement returns, in this order.
 # Writes add `location` and `inserted` (reads leave them out; they read back as None).
@@ -56,9 +54,9 @@ class ResponseRecipe:
     created_unless_all_updated: bool = False  # merge-duplicates: 200 when no row was inserted
     # With several exposed schemas, the one that answered (sent as Content-Profile).
     content_profile: str | None = None
-    # `GET /` with openapi-mode=follow-privileges: the row says what the role may see, and
-    # the response is the OpenAPI document built from it.
-    openapi: OpenApiRecipe | None = None
+    # A response built from the row by a function of its own: `GET /` with
+    # openapi-mode=follow-privileges, whose row says what the role may see in the document.
+    build: Callable[[ResultRow], Response] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +75,9 @@ class Prepared:
     # with openapi-mode=ignore-privileges). `statement` then selects one empty result row, so
     # a runner that runs it anyway still gets this response from `respond`.
     answer: Response | None = None
-
-    @property
-    def is_metadata(self) -> bool:
-        """The OpenAPI document's privileges query: it runs as the request's role but without
-        the pre-request function, and its transaction is rolled back."""
-        return self.recipe.openapi is not None
+    # The OpenAPI document's privileges query: it runs as the request's role but without the
+    # pre-request function, and its transaction is rolled back.
+    is_metadata: bool = False
 
 
 @dataclass(frozen=True, slots=True)

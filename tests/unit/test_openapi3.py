@@ -1,0 +1,165 @@
+"""The OpenAPI 3.1 document: valid, and saying what the 2.0 document cannot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from pgrest_core.openapi import OpenApiOptions, Visible
+from pgrest_core.openapi3 import json_schema_for, openapi31_document
+from pgrest_core.schema.model import (
+    Column,
+    QualifiedName,
+    ReturnType,
+    Routine,
+    RoutineParam,
+    SchemaCache,
+    Table,
+)
+from pgrest_core.schema.snapshot import load_demo
+
+BOOKS = Table(
+    "api",
+    "books",
+    (
+        Column("id", "integer", nullable=False, default="nextval('books_id_seq'::regclass)"),
+        Column("title", "character varying(80)", nullable=False, max_length=80),
+        Column("year", "smallint"),
+        Column("genre", "api.genre", enum_values=("fiction", "poetry")),
+        Column("meta", "jsonb"),
+        Column("tags", "text[]", nullable=False),
+    ),
+    primary_key=("id",),
+    description="Books\n\nWhat the library holds",
+)
+STATS = Table("api", "stats", (Column("n", "bigint"),), is_view=True, insertable=False, updatable=False,
+              deletable=False)
+SEARCH = Routine(
+    "api",
+    "search",
+    (RoutineParam("q", "text"), RoutineParam("lim", "integer", required=False)),
+    ReturnType("api", "books", set_of=True, composite=True),
+    volatility="stable",
+)
+TOUCH = Routine("api", "touch", (RoutineParam("id", "integer"),), ReturnType("pg_catalog", "void"))
+CACHE = SchemaCache(
+    schemas=("api", "other"),
+    tables={BOOKS.qualified_name: BOOKS, STATS.qualified_name: STATS},
+    routines={SEARCH.qualified_name: (SEARCH,), TOUCH.qualified_name: (TOUCH,)},
+)
+
+
+def document(visible: Visible | None = None, **options: Any) -> dict[str, Any]:
+    return openapi31_document(CACHE, OpenApiOptions(schema="api", **options), visible)
+
+
+def test_the_document_is_valid_openapi_31() -> None:
+    validate(document())
+    demo = load_demo()
+    validate(openapi31_document(demo, OpenApiOptions(schema=demo.schemas[0], security_active=True)))
+
+
+def test_nullable_columns_allow_null_and_not_null_ones_do_not() -> None:
+    properties = document()["components"]["schemas"]["books"]["properties"]
+    assert properties["id"]["type"] == "integer"
+    assert properties["year"]["type"] == ["integer", "null"]
+    assert properties["genre"] == {
+        "type": ["string", "null"], "enum": ["fiction", "poetry", None], "x-postgresql-type": "api.genre",
+    }
+    assert properties["title"]["maxLength"] == 80
+    assert properties["meta"] == {"x-postgresql-type": "jsonb"}  # any JSON value, null included
+    assert properties["tags"]["type"] == "array"
+
+
+def test_writes_require_the_columns_without_a_default() -> None:
+    post = document()["paths"]["/books"]["post"]
+    one = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"][0]
+    assert one["allOf"][1] == {"required": ["title", "tags"]}
+    assert "text/csv" in post["requestBody"]["content"]
+
+
+def test_every_operation_documents_errors_with_the_error_body() -> None:
+    doc = document()
+    for path in doc["paths"].values():
+        for operation in path.values():
+            assert operation["responses"]["default"] == {"$ref": "#/components/responses/Error"}
+    error = doc["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"code", "message", "details", "hint"}
+    assert error["required"] == ["code", "message"]
+
+
+def test_reads_describe_headers_media_types_and_content_range() -> None:
+    get = document()["paths"]["/books"]["get"]
+    names = {ref["$ref"].rsplit("/", 1)[1] for ref in get["parameters"]}
+    assert {"range", "rangeUnit", "preferRead", "acceptProfile", "rowFilter.books.year"} <= names
+    ok = get["responses"]["200"]
+    assert set(ok["content"]) >= {"application/json", "text/csv", "application/vnd.pgrst.object+json"}
+    assert ok["headers"]["Content-Range"] == {"$ref": "#/components/headers/Content-Range"}
+    profile = document()["components"]["parameters"]["acceptProfile"]
+    assert profile["in"] == "header" and profile["schema"]["enum"] == ["api", "other"]
+
+
+def test_read_only_relations_have_only_get() -> None:
+    assert set(document()["paths"]["/stats"]) == {"get"}
+
+
+def test_function_arguments_are_typed() -> None:
+    path = document()["paths"]["/rpc/search"]
+    query = {p["name"]: p for p in path["get"]["parameters"] if "name" in p}
+    assert query["q"]["required"] is True and query["lim"]["required"] is False
+    body = path["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["lim"]["type"] == ["integer", "null"]
+    assert body["required"] == ["q"]
+    assert path["get"]["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_volatile_functions_are_post_only_and_void_answers_no_content() -> None:
+    path = document()["paths"]["/rpc/touch"]
+    assert set(path) == {"post"}
+    assert "204" in path["post"]["responses"] and "200" not in path["post"]["responses"]
+
+
+def test_jwt_bearer_scheme_is_optional() -> None:
+    doc = document()
+    assert doc["components"]["securitySchemes"]["JWT"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "A JWT whose role claim names the database role to switch to",
+    }
+    assert doc["security"] == [{}, {"JWT": []}]
+
+
+def test_privileges_decide_what_is_described() -> None:
+    doc = document(Visible(frozenset({"stats"}), frozenset({"search"})))
+    assert set(doc["paths"]) == {"/", "/stats", "/rpc/search"}
+    assert set(doc["components"]["schemas"]) == {"Error", "stats"}
+
+
+def test_server_url_follows_the_proxy_uri() -> None:
+    assert document(proxy_uri="https://api.example.org/v1")["servers"] == [
+        {"url": "https://api.example.org/v1"}
+    ]
+    assert document(server_host="!4", server_port=3000)["servers"] == [{"url": "http://0.0.0.0:3000"}]
+
+
+@pytest.mark.parametrize(
+    ("type_name", "schema"),
+    [
+        ("bigint", {"type": "integer", "format": "int64"}),
+        ("numeric(10,2)", {"type": "number"}),
+        ("timestamp with time zone", {"type": "string"}),
+        ("integer[]", {"type": "array", "items": {"type": "integer", "format": "int32"}}),
+        ("json", {}),
+        ("api.complex", {}),
+    ],
+)
+def test_json_schema_of_postgresql_types(type_name: str, schema: dict[str, Any]) -> None:
+    assert json_schema_for(type_name) == schema
+
+
+def test_descriptions_come_from_comments() -> None:
+    doc = document()
+    assert doc["paths"]["/books"]["get"]["summary"] == "Books"
+    assert doc["paths"]["/books"]["get"]["description"] == "What the library holds"
+    assert QualifiedName("api", "books") in CACHE.tables
