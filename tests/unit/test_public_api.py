@@ -204,3 +204,17 @@ def test_the_document_host_comes_from_the_host_header(host: str, expected: str) 
     assert json.loads(root.answer.body)["host"] == expected
     without = prepared("GET", "/", options=options)
     assert without.answer is not None and json.loads(without.answer.body)["host"] == "0.0.0.0:3000"
+
+
+def test_the_root_answers_openapi_31_when_asked_or_configured() -> None:
+    from pgrest_core.openapi3 import OPENAPI31_CONTENT_TYPE
+
+    options = replace(PUBLIC, openapi_mode="ignore-privileges")
+    asked = prepared("GET", "/", headers=[("Accept", "application/openapi+json;version=3.1")], options=options)
+    assert asked.answer is not None
+    assert dict(asked.answer.headers)["Content-Type"] == OPENAPI31_CONTENT_TYPE
+    assert json.loads(asked.answer.body)["openapi"] == "3.1.0"
+    configured = prepared("GET", "/", options=replace(PUBLIC, openapi_default_version="3.1"))
+    document = respond(configured, row(json.dumps({"tables": ["films"], "routines": []})))
+    assert json.loads(document.body)["openapi"] == "3.1.0"
+    assert "/films" in json.loads(document.body)["paths"]
