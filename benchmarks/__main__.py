@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import b1_translation, b2_runner, b3_http, b4_scale, report
+from benchmarks import b1_translation, b2_runner, b3_http, b4_scale, b5_body_memory, report
 from benchmarks.workloads import READS, SINGLE_ROW, Workload
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ALL_BENCHMARKS = ("B1", "B2", "B3", "B4")
+ALL_BENCHMARKS = ("B1", "B2", "B3", "B4", "B5")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +59,14 @@ def _say(message: str) -> None:
 
 
 def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget) -> None:
-    """B2 and B3 against one throwaway PostgreSQL."""
+    """B2, B3 and B5 against one throwaway PostgreSQL."""
     from benchmarks import database
     from pgrest_server.postgres import PostgresUnavailable
 
     try:
         db = database.start()
     except PostgresUnavailable as error:
-        run.notes.append(f"B2 and B3 skipped: {error}")
+        run.notes.append(f"B2, B3 and B5 skipped: {error}")
         return
     run.postgres_version = db.server_version
     try:
@@ -81,6 +81,13 @@ def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget)
                 run.b3 = b3_http.run(
                     db.uri, repeats=budget.repeats, seconds=budget.b3_seconds, workloads=budget.b3_workloads
                 )
+        if "B5" in selected:
+            unavailable = b5_body_memory.available()
+            if unavailable:
+                run.notes.append(unavailable)
+            else:
+                _say("B5 request-body memory …")
+                run.b5 = b5_body_memory.run(db.uri)
     finally:
         db.stop()
 
@@ -124,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if "B4" in selected:
             _say("B4 scale …")
             run.b4 = b4_scale.run(repeats=budget.repeats, iterations=budget.b4_iterations)
-        if selected & {"B2", "B3"}:
+        if selected & {"B2", "B3", "B5"}:
             run_database_benchmarks(run, selected, budget)
     except Exception:
         # Keep what was measured: a broken benchmark is reported, the others still get written.

@@ -14,6 +14,8 @@ from benchmarks.b1_translation import CaseResult
 from benchmarks.b2_runner import WorkloadResult
 from benchmarks.b3_http import LoadResult, median_of
 from benchmarks.b4_scale import Series
+from benchmarks.b5_body_memory import BodyMemory
+from benchmarks.b5_body_memory import section as b5_section
 from benchmarks.timing import ratio
 
 
@@ -29,6 +31,7 @@ class Run:
     b2: list[WorkloadResult] | None = None
     b3: list[LoadResult] | None = None
     b4: list[Series] | None = None
+    b5: list[BodyMemory] | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -369,6 +372,8 @@ def render(run: Run) -> str:
         lines += _b3_section(run.b3)
     if run.b4 is not None:
         lines += _b4_section(run.b4)
+    if run.b5 is not None:
+        lines += b5_section(run.b5)
     if run.notes:
         lines += ["", "## Notes", "", *(f"- {note}" for note in run.notes)]
     return "\n".join(lines) + "\n"

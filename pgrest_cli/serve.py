@@ -4,7 +4,8 @@
     pgrest serve --demo                           # a throwaway PostgreSQL loaded with the demo schema
 
 A configuration PostgREST would refuse is reported on stderr with exit status 1; unknown keys
-are warnings. SIGTERM / SIGINT stop the server (uvicorn handles them) and the demo database.
+are warnings. SIGTERM / SIGINT stop the server: in-flight requests finish, the demo database
+stops, and the exit status is 0, as PostgREST's.
 """
 
 from __future__ import annotations

@@ -29,12 +29,21 @@ SCHEMA_HINT = (
 )
 
 
-def _load_cache(demo: bool, schema_file: str | None, db_uri: str | None, schema: str) -> SchemaCache | None:
+def _load_cache(
+    demo: bool, schema_file: str | None, db_uri: str | None, schema_sql: tuple[str, ...], schema: str
+) -> SchemaCache | None:
     """The schema cache from the one source given, or None when none was."""
-    sources = (("--demo", demo), ("--schema-file", schema_file), ("--db-uri", db_uri))
+    sources = (
+        ("--demo", demo),
+        ("--schema-file", schema_file),
+        ("--db-uri", db_uri),
+        ("--schema-sql", schema_sql),
+    )
     given = [flag for flag, value in sources if value]
     if len(given) > 1:
         raise click.UsageError(f"give the schema one way, not {' and '.join(given)}")
+    if schema_sql:
+        return _cache_from_ddl(schema_sql, schema)
     from pgrest_core.schema.snapshot import load_demo, load_snapshot
 
     if demo:
@@ -57,6 +66,19 @@ def _introspect(db_uri: str, schema: str) -> SchemaCache:
             return load_schema_cache_sync(conn, [schema])
     except psycopg.Error as error:
         raise click.ClickException(f"could not read the schema cache: {error}") from error
+
+
+def _cache_from_ddl(paths: tuple[str, ...], schema: str) -> SchemaCache:
+    """The cache of DDL files/folders (a folder: its *.sql files in name order, as migrations)."""
+    from pgrest_core.schema.ddl import read_ddl_files
+
+    missing = [path for path in paths if not Path(path).exists()]
+    if missing:
+        raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="--schema-sql")
+    result = read_ddl_files(paths, (schema,))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return result.cache
 
 
 def _pretty(text: str) -> str:
@@ -83,6 +105,12 @@ def _with_schema_hint(error: PgrstError) -> PgrstError:
 @click.option("--schema-file", default=None, help="A schema cache snapshot (from `pgrest schema dump`).")
 @click.option("--db-uri", default=None, help="Introspect the schema of this live database.")
 @click.option(
+    "--schema-sql",
+    multiple=True,
+    help="DDL to read the schema from, without a database: a .sql file or a folder of them "
+    "(read in name order, e.g. migrations). Repeatable.",
+)
+@click.option(
     "--no-schema", is_flag=True, help="No schema cache (the default without a schema): single tables only."
 )
 @click.option("--format", "output", type=click.Choice(["sql", "json"]), default="sql", show_default=True)
@@ -105,6 +133,7 @@ def translate(
     demo: bool,
     schema_file: str | None,
     db_uri: str | None,
+    schema_sql: tuple[str, ...],
     no_schema: bool,
     output: str,
     placeholders: str,
@@ -117,9 +146,9 @@ def translate(
     table translate for any table name; embeds and functions need one (--schema-sql,
     --schema-file, --db-uri or --demo).
     """
-    if no_schema and (demo or schema_file or db_uri):
+    if no_schema and (demo or schema_file or db_uri or schema_sql):
         raise click.UsageError("--no-schema contradicts the schema given")
-    cache = _load_cache(demo, schema_file, db_uri, schema)
+    cache = _load_cache(demo, schema_file, db_uri, schema_sql, schema)
     try:
         schemas = (schema,) if cache is None or schema in cache.schemas else (schema, *cache.schemas)
         result = translate_request(

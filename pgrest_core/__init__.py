@@ -9,15 +9,15 @@ Pure: no I/O and no database. The pipeline, each step one call:
 
 or all of it for a request line: `translate("GET /films?year=gt.2000", cache)`. A PgrstError
 from any step becomes its response with `error_response`. Schema caches come from a snapshot
-(`load_snapshot`, `load_demo`), from a live database (`load_schema`, `load_schema_sync`: these
-need the `db` extra) or from DDL. `pgrest_core.runner.host` runs prepared requests on a psycopg
-connection with PostgREST's transaction semantics. Everything else stays importable but is not
-promised.
+(`load_snapshot`, `load_demo`), from DDL (`schema_from_ddl`) or from a live database
+(`load_schema`, `load_schema_sync`: these need the `db` extra). `pgrest_core.runner.host` runs
+prepared requests on a psycopg connection with PostgREST's transaction semantics. Everything
+else stays importable but is not promised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pgrest_core.ast import ApiRequest
@@ -32,9 +32,6 @@ from pgrest_core.schema.model import SchemaCache
 from pgrest_core.schema.snapshot import dump_snapshot, load_demo, load_snapshot
 from pgrest_core.translate import translate
 from pgrest_core.version import __version__
-
-# Schemas from DDL: `from pgrest_core.schema.ddl import schema_from_ddl` belongs here, with
-# "schema_from_ddl" in __all__ (pgrest_core/schema/ddl.py is written on another branch).
 
 if TYPE_CHECKING:
     import psycopg
@@ -76,6 +73,17 @@ def load_schema_sync(db: str | psycopg.Connection[Any], schemas: Sequence[str]) 
         return load_schema_cache_sync(conn, tuple(schemas))
 
 
+def schema_from_ddl(
+    texts: str | Iterable[str], schemas: Sequence[str], search_path: Sequence[str] | None = None
+) -> SchemaCache:
+    """The schema cache of DDL text (CREATE TABLE/VIEW/FUNCTION …, one script or several in
+    order, e.g. migrations), without a database. See pgrest_core/schema/ddl.py for what it reads;
+    `read_ddl` there also returns the warnings for statements it skipped."""
+    from pgrest_core.schema.ddl import schema_from_ddl as read  # sqlglot loads on first use
+
+    return read(texts, schemas, search_path)
+
+
 def __getattr__(name: str) -> Any:
     """`Authenticator` and `AuthResult` load on first use: JWT verification needs cryptography,
     which translating a request does not."""
@@ -110,6 +118,7 @@ __all__ = [
     "parse_request",
     "prepare",
     "respond",
+    "schema_from_ddl",
     "sql_and_params",
     "translate",
 ]

@@ -67,6 +67,8 @@ def parse_role_claim_key(text: str) -> JSPath:
 
 
 DEFAULT_ROLE_CLAIM_KEY = parse_role_claim_key("$.role")
+# pgrest-specific (server-max-body-size): 10 MiB, see README "Request size limits".
+DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
 # =============================================================================================
@@ -113,6 +115,7 @@ class Settings:
     server_cors_allowed_origins: tuple[str, ...] | None = None
     server_trace_header: str | None = None
     server_otel_enabled: bool = False
+    server_max_body_size: int = DEFAULT_MAX_BODY_SIZE  # pgrest's own key: 413 above it
     admin_server_host: str | None = None  # None: the same as server-host
     admin_server_port: int | None = None
     openapi_mode: OpenApiMode = "follow-privileges"
@@ -276,6 +279,13 @@ def _coerce_non_negative(key: str, raw: RawValue) -> object:
     return number
 
 
+def _coerce_byte_count(key: str, raw: RawValue) -> object:
+    number = _coerce_int(key, raw)
+    if isinstance(number, int) and number < 1:
+        raise _bad(key, raw, "a positive number of bytes")
+    return number
+
+
 def _coerce_proxy_uri(key: str, raw: RawValue) -> object:
     """An absolute http(s) URI with a host, like https://example.com:8443/basePath."""
     text = _as_text(key, raw)
@@ -348,6 +358,7 @@ _KEYS: Mapping[str, _Key] = {
     "server-cors-allowed-origins": _Key("server_cors_allowed_origins", _coerce_list),
     "server-trace-header": _Key("server_trace_header", _coerce_str),
     "server-otel-enabled": _Key("server_otel_enabled", _coerce_bool),
+    "server-max-body-size": _Key("server_max_body_size", _coerce_byte_count),
     "admin-server-host": _Key("admin_server_host", _coerce_str),
     "admin-server-port": _Key("admin_server_port", _coerce_port),
     "openapi-mode": _Key("openapi_mode", _choice(OPENAPI_MODES)),

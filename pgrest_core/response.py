@@ -30,6 +30,10 @@ def canonical_location(path: str, pairs: tuple[tuple[str, str], ...]) -> str:
     return path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in ordered)
 
 
+# Content-Location repeats the request's query, whose size the client chooses: above this it is
+# omitted (nginx, by default, refuses to proxy a response whose headers exceed 4 KiB or 8 KiB).
+MAX_CONTENT_LOCATION = 4096
+
 # Responses differ by these request headers (a pre-request function may set its own Vary).
 VARY = ("Vary", "Accept, Prefer, Range")
 
@@ -107,7 +111,7 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
     headers: list[tuple[str, str]] = [("Content-Type", recipe.content_type), VARY]
     if recipe.body_format != "plan":
         headers.append(("Content-Range", content_range(recipe.offset, page, total)))
-    if recipe.content_location is not None:
+    if recipe.content_location is not None and len(recipe.content_location) <= MAX_CONTENT_LOCATION:
         headers.append(("Content-Location", recipe.content_location))
     if recipe.preference_applied:
         headers.append(("Preference-Applied", ", ".join(recipe.preference_applied)))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
@@ -31,10 +30,12 @@ from pgrest_core.prepared import Response
 from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.stream import prepare_stream
+from pgrest_server.access_log import log_request
 from pgrest_server.cors import cors_headers, cors_preflight
 from pgrest_server.docs import ApiDocs
 from pgrest_server.http import Receive, Scope, Send
 from pgrest_server.http import header as _header
+from pgrest_server.limits import ClientDisconnected, check_request_head, read_body
 from pgrest_server.streaming import StreamedResponse, send_streamed, start_stream
 
 if TYPE_CHECKING:
@@ -49,13 +50,6 @@ log = logging.getLogger("pgrest")
 
 AnyResponse = TypeVar("AnyResponse", bound=Response | StreamedResponse)
 
-_LOG_LEVELS = {
-    "crit": logging.CRITICAL,
-    "error": logging.ERROR,
-    "warn": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
 _MOUNT_POINTS_KEPT = 8  # options kept per ASGI root_path (one mount point is the usual case)
 _RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
 
@@ -78,19 +72,26 @@ def _decode(raw: bytes) -> str:
 
 
 class ServerTiming:
-    """Durations of the request's phases, for the `Server-Timing` header."""
+    """Durations of the request's phases, for the `Server-Timing` header.
+
+    Every successful response names all of PostgREST's phases, in its order; a phase a
+    request does not go through (OPTIONS runs no transaction) counts as 0.0. Error responses
+    carry no Server-Timing, as in PostgREST.
+    """
+
+    PHASES = ("jwt", "parse", "plan", "transaction", "response")
 
     def __init__(self) -> None:
-        self.phases: list[tuple[str, float]] = []
+        self.durations: dict[str, float] = {}
         self._started = time.perf_counter()
 
     def mark(self, phase: str) -> None:
         now = time.perf_counter()
-        self.phases.append((phase, (now - self._started) * 1000))
+        self.durations[phase] = self.durations.get(phase, 0.0) + (now - self._started) * 1000
         self._started = now
 
     def header(self) -> str:
-        return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.phases)
+        return ", ".join(f"{name};dur={self.durations.get(name, 0.0):.1f}" for name in self.PHASES)
 
 
 class PgrestApp:
@@ -118,8 +119,6 @@ class PgrestApp:
         self.reload_signal = reload_signal
         self._background: list[asyncio.Task[None]] = []
         self._verbose_errors = settings.client_error_verbosity == "verbose"
-        self._log_requests = _LOG_LEVELS.get(str(settings.log_level), logging.ERROR) < logging.CRITICAL
-        _configure_logging(settings.log_level)
 
     # -- ASGI entry point ----------------------------------------------------------------------
 
@@ -292,48 +291,67 @@ class PgrestApp:
     # -- requests ------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
         method = str(scope["method"]).upper()
         path = _request_path(scope)
         headers = [(_decode(name).lower(), _decode(value)) for name, value in scope.get("headers", ())]
-        body = await _read_body(receive)
-        response = await self._answer(method, path, scope, headers, body)
+        try:
+            response = await self._answer(method, path, scope, headers, receive)
+        except ClientDisconnected:
+            return  # nobody to answer, and the request was never run
         response = _with_headers(response, self._trace_header(headers))
         if isinstance(response, StreamedResponse):
             await send_streamed(send, response, head=method == "HEAD")
+            size = None  # not counted: the body was never whole
         else:
             await _send_response(send, response, head=method == "HEAD")
-        if self._log_requests:
-            elapsed = (time.perf_counter() - started) * 1000
-            print(f"{method} {path} {response.status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
+            size = _body_size(response, method)
+        log_request(scope, headers, response.status, size, lambda: self._log_user(headers))
 
     async def _answer(
-        self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
+        self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], receive: Receive
     ) -> Response | StreamedResponse:
-        """A CORS preflight, the docs page, or the API's answer (errors included), with CORS headers."""
+        """The response to one request: size limits first, then a CORS preflight, the docs page
+        or the pipeline (errors included), with CORS headers."""
         allowed_origins = self.settings.server_cors_allowed_origins
-        preflight = cors_preflight(method, headers, allowed_origins)
-        if preflight is not None:
-            return preflight
-        if self.docs is not None and method in ("GET", "HEAD"):
-            page = self.docs.answer(path, root_url=str(scope.get("root_path") or "") + "/")
-            if page is not None:
-                return page
         response: Response | StreamedResponse
         try:
+            check_request_head(scope, headers)  # 414 / 431 before any other work
+            preflight = cors_preflight(method, headers, allowed_origins)
+            if preflight is not None:
+                return preflight
+            if self.docs is not None and method in ("GET", "HEAD"):
+                page = self.docs.answer(path, root_url=str(scope.get("root_path") or "") + "/")
+                if page is not None:
+                    return page
+            body = await read_body(receive, headers, self.settings.server_max_body_size)
             response = await self.handle(method, path, scope, headers, body)
         except PgrstError as error:
             response = error_response(error, verbose=self._verbose_errors)
+        except ClientDisconnected:
+            raise
         except Exception:
             log.exception("unexpected error handling %s %s", method, path)
             response = error_response(internal_error(), verbose=self._verbose_errors)
         return _with_headers(response, cors_headers(headers, allowed_origins))
 
+    def _log_user(self, headers: list[tuple[str, str]]) -> str | None:
+        """The role a request ran as, for the access log (only computed when it is logged)."""
+        try:
+            return self.authenticator.authenticate(_header(headers, "authorization")).role
+        except PgrstError:
+            return None
+
+
     def _trace_header(self, headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        """server-trace-header: the request's value echoed back, for tracing across proxies."""
+        """server-trace-header: the request's value echoed back, for tracing across proxies.
+
+        On every response, preflights and errors included; empty when the request has none
+        (PostgREST does the same).
+        """
         name = self.settings.server_trace_header
-        value = _header(headers, name.lower()) if name else None
-        return ((name, value),) if name and value is not None else ()
+        if not name:
+            return ()
+        return ((name, _header(headers, name.lower()) or ""),)
 
     async def handle(
         self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
@@ -421,14 +439,6 @@ def _with_headers(response: AnyResponse, extra: tuple[tuple[str, str], ...]) -> 
     return replace(response, headers=(*response.headers, *extra))
 
 
-def _configure_logging(level: str) -> None:
-    """Route the `pgrest` logger to stderr once, at the configured level."""
-    log.setLevel(_LOG_LEVELS.get(str(level), logging.ERROR))
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
 
 
 def _request_path(scope: Scope) -> str:
@@ -456,16 +466,11 @@ def _raw_request_path(scope: Scope, decoded: str) -> str:
     return path
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def _body_size(response: Response, method: str) -> int | None:
+    """The body size for the access log: `-` when no body was sent."""
+    if method == "HEAD" or not response.body:
+        return None
+    return len(response.body)
 
 
 async def _send_response(send: Send, response: Response, *, head: bool) -> None:

@@ -13,6 +13,7 @@ CORS_EXPOSE_HEADERS = (
     "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, "
     "Transfer-Encoding, Range-Unit"
 )
+_CORS_METHODS = frozenset(CORS_ALLOW_METHODS.split(", "))
 # Headers a browser may always send; allowed in every preflight answer after the requested ones.
 _CORS_SIMPLE_HEADERS = ("Accept", "Accept-Language", "Content-Language")
 
@@ -38,8 +39,16 @@ def _cors_origin(
 def cors_preflight(
     method: str, headers: list[tuple[str, str]], allowed_origins: tuple[str, ...] | None
 ) -> Response | None:
-    """The answer to a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)."""
-    if method != "OPTIONS" or _header(headers, "access-control-request-method") is None:
+    """The answer to a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method).
+
+    None when it is not a preflight, or one PostgREST's CORS policy fails (an origin not
+    allowed, a method it does not list): like PostgREST, the request then goes on to the API,
+    which answers OPTIONS as usual, without CORS headers.
+    """
+    requested_method = _header(headers, "access-control-request-method")
+    if method != "OPTIONS" or requested_method is None:
+        return None
+    if requested_method.strip() not in _CORS_METHODS:
         return None
     origin = _cors_origin(headers, allowed_origins)
     if origin is None:

@@ -6,19 +6,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from pgrest_core.config import Settings
     from pgrest_server.postgres import TempPostgres
 
 DEMO_DATABASE = "pgrest_demo"
 
 # PostgREST's special server-host values: `!4`/`*4` any IPv4, `!6`/`*6` any IPv6, `*` any.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 ANY_HOST = {"!4": "0.0.0.0", "*4": "0.0.0.0", "*": "0.0.0.0", "!6": "::", "*6": "::"}
 
 
@@ -61,29 +67,62 @@ def start_demo(settings: Settings) -> tuple[Settings, TempPostgres]:
 
 
 def run_server(settings: Settings) -> None:
-    """Serve `settings` with uvicorn until SIGTERM/SIGINT."""
+    """Serve `settings` with uvicorn until SIGTERM/SIGINT, then drain in-flight requests.
+
+    A signal-driven shutdown returns normally (the CLI exits 0, as PostgREST does).
+    """
     import uvicorn
 
+    from pgrest_server.access_log import configure_logging
     from pgrest_server.app import create_app
+    from pgrest_server.limits import MAX_HEADER_FIELDS, MAX_REQUEST_TARGET
 
+    configure_logging(settings.log_level)
     app = create_app(settings, reload_signal=True)
-    if settings.server_unix_socket:
-        config = uvicorn.Config(app, uds=settings.server_unix_socket, log_level="warning", lifespan="on")
-    else:
-        config = uvicorn.Config(
-            app,
-            host=bind_host(settings.server_host),
-            port=settings.server_port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-            server_header=False,
-        )
-    server = uvicorn.Server(config)
+    # h11 (when httptools is absent) refuses a request head above 16 KiB with a bare 400 of its
+    # own; leave room for the app's limits to answer 414/431 with a JSON body instead.
+    config = uvicorn.Config(
+        app,
+        host=bind_host(settings.server_host),
+        port=settings.server_port,
+        uds=settings.server_unix_socket or None,  # a socket takes precedence over the port
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        server_header=False,
+        h11_max_incomplete_event_size=MAX_REQUEST_TARGET + MAX_HEADER_FIELDS + 1024,
+    )
+    server = _draining_server(config)
     server.run()
     if not server.started:
         # Startup failed (port taken, lifespan error): uvicorn already said why.
         raise SystemExit(3)
+
+
+def _draining_server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server, minus re-raising the stop signal once it has shut down.
+
+    uvicorn stops on SIGTERM/SIGINT (waiting for in-flight requests), then raises the same
+    signal again so that the process dies of it (exit status -15) instead of exiting 0 as
+    PostgREST does. Here the signals only ask for the graceful shutdown; a second SIGINT
+    still forces it (uvicorn's `handle_exit`).
+    """
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield  # signals can only be handled on the main thread
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return DrainingServer(config)
 
 
 def exit_on_sigterm() -> None:

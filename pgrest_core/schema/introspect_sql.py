@@ -1,7 +1,7 @@
 """The catalog query that feeds the schema cache, as text (running it is the runner's job).
 
 One statement, one round trip: `CATALOG_QUERY` returns a single JSON document with the raw
-catalog facts; `pgrest_core.runner.introspect` turns them into a `SchemaCache` (relationships,
+catalog facts; `pgrest_core.schema.derive` turns them into a `SchemaCache` (relationships,
 view tracing, computed fields). It reads pg_catalog directly: information_schema is much slower
 and hides objects the current role has no privileges on.
 
