@@ -244,8 +244,7 @@ async def _request(
         response = respond(prepared, row)
         watch.mark("respond")
     except PgrstError as error:
-        # TODO(merge): use the core's PgrstError -> Response once api9's public API has it.
-        from pgrest_server.app import error_response
+        from pgrest_core.response import error_response
 
         response = error_response(error)
     return Outcome(response, tuple(watch.stages), explain)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from pgrest_core import __version__
 from pgrest_core.ast import ApiRequest, MediaType, RoutineTarget
 from pgrest_core.errors import ApiRequestError, unacceptable_media_types
 from pgrest_core.fragment import Fragment, param, sql
@@ -38,6 +37,7 @@ from pgrest_core.schema.model import (
     SchemaCache,
     Table,
 )
+from pgrest_core.version import __version__
 
 JsonObject = dict[str, Any]
 
@@ -68,6 +68,20 @@ class OpenApiOptions:
     proxy_uri: str | None = None  # openapi-server-proxy-uri
     security_active: bool = False  # openapi-security-active
     version: str = __version__
+    # Without a proxy URI: the request's Host header (else server-host:port), and the path
+    # prefix the API is mounted under (ASGI root_path), as host and basePath.
+    request_host: str | None = None
+    base_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenApiRecipe:
+    """Which document to build, once the privileges query has said what is visible."""
+
+    cache: SchemaCache
+    options: OpenApiOptions
+    version: str = "2.0"  # or "3.1"
+    content_profile: str | None = None  # sent when several schemas are exposed
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +206,14 @@ def _server(options: OpenApiOptions) -> tuple[str, str, int, str]:
         host = host[: host.rfind(":")] if parts.port is not None else host
         port = parts.port if parts.port is not None else (443 if scheme == "https" else 80)
         return scheme, host, port, parts.path or "/"
+    base_path = options.base_path or "/"
+    if options.request_host:
+        parts = urlsplit("//" + options.request_host)
+        if parts.hostname is not None:
+            host = options.request_host.rpartition(":")[0] if parts.port is not None else options.request_host
+            return "http", host, parts.port if parts.port is not None else 80, base_path
     host = "0.0.0.0" if options.server_host in _ANY_HOST else options.server_host
-    return "http", host, options.server_port, "/"
+    return "http", host, options.server_port, base_path
 
 
 def _split_description(text: str | None) -> tuple[str | None, str | None]:
@@ -560,6 +580,7 @@ def with_openapi_content_type(response: Response) -> Response:
 __all__ = [
     "OPENAPI_CONTENT_TYPE",
     "OpenApiOptions",
+    "OpenApiRecipe",
     "Visible",
     "negotiate_openapi",
     "openapi_document",

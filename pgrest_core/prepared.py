@@ -7,6 +7,7 @@ returns exactly one row with the columns named in `RESULT_COLUMNS`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,6 +53,11 @@ class ResponseRecipe:
     max_affected: int | None = None  # handling=strict: more affected rows is PGRST124
     created_unless_all_updated: bool = False  # merge-duplicates: 200 when no row was inserted
     warning: str | None = None  # a `Warning` header (PostgREST's deprecation warning)
+    # With several exposed schemas, the one that answered (sent as Content-Profile).
+    content_profile: str | None = None
+    # A response built from the row by a function of its own: `GET /` with
+    # openapi-mode=follow-privileges, whose row says what the role may see in the document.
+    build: Callable[[ResultRow], Response] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,13 @@ class Prepared:
     # The response can still fail (singular, max-affected, PUT's key check): build it before
     # COMMIT, so that a failure rolls the transaction back.
     check_before_commit: bool = False
+    # The response when it is known without running anything (OPTIONS, the OpenAPI document
+    # with openapi-mode=ignore-privileges). `statement` then selects one empty result row, so
+    # a runner that runs it anyway still gets this response from `respond`.
+    answer: Response | None = None
+    # The OpenAPI document's privileges query: it runs as the request's role but without the
+    # pre-request function, and its transaction is rolled back.
+    is_metadata: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,8 @@ class ResultRow:
 
 @dataclass(frozen=True, slots=True)
 class Response:
+    """An HTTP response: status, headers in order (names as sent), and the body."""
+
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes

@@ -6,10 +6,12 @@ import json
 from urllib.parse import quote
 
 from pgrest_core.ast import Preferences
-from pgrest_core.errors import ApiRequestError, invalid_range
+from pgrest_core.errors import ApiRequestError, PgrstError, invalid_range
 from pgrest_core.prepared import Response, ResponseRecipe, ResultRow
 from pgrest_core.request.preferences import preference_items
 from pgrest_core.request.ranges import content_range
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 # What a read honours of `Prefer` (tx is the server's to add; max-affected only binds writes).
 _READ_HONOURED = ("count", "handling", "timezone")
@@ -236,6 +238,24 @@ def respond_mutation(recipe: ResponseRecipe, row: ResultRow) -> Response:
         headers.append(("Content-Type", recipe.content_type))
     body = (row.body or "").encode() if recipe.with_body else b""
     return _with_gucs(Response(_mutation_status(recipe, row), tuple(headers), body), row)
+
+
+def error_response(error: PgrstError, *, verbose: bool = True) -> Response:
+    """The HTTP answer for a PgrstError: its status and headers, its JSON body.
+
+    With client-error-verbosity=minimal (`verbose=False`) the body keeps only code and message.
+    """
+    headers = (
+        ("Content-Type", JSON_CONTENT_TYPE),
+        ("Proxy-Status", f"PostgREST; error={error.code}"),
+        *error.headers,
+    )
+    if verbose:
+        body = error.to_json()
+    else:
+        minimal = {"code": error.code, "message": error.message}
+        body = json.dumps(minimal, ensure_ascii=False, separators=(",", ":"))
+    return Response(error.status, headers, body.encode())
 
 
 def with_response_gucs(response: Response, headers: str | None, status: str | None) -> Response:

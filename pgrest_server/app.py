@@ -8,41 +8,27 @@ Per request: read the body, `parse_request`, authenticate the `Authorization` he
 a 500 whose traceback goes to the log, never to the client.
 
 On lifespan startup the app opens the connection pool, loads the schema cache and listens on
-the db-channel (`NOTIFY pgrst, 'reload schema'`) to reload it. The runner (psycopg) is imported
-only by the server, never by `import pgrest_core`.
+the db-channel (`NOTIFY pgrst, 'reload schema'`) to reload it. Mounted in Starlette or FastAPI
+(`Mount("/api", app=create_app(settings))`), where no lifespan events arrive, it does the same
+on its first request; the mount point (ASGI `root_path`) prefixes the URLs it sends.
+The runner (psycopg) is imported only by the server, never by `import pgrest_core`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pgrest_core.ast import RootTarget
 from pgrest_core.errors import InternalError, JwtError, PgrstError
-from pgrest_core.openapi import (
-    OPENAPI_CONTENT_TYPE,
-    OpenApiOptions,
-    negotiate_openapi,
-    openapi_document,
-    privileges_statement,
-    render_openapi,
-    root_endpoint_disabled,
-    root_spec_call,
-    visible_from_body,
-    with_openapi_content_type,
-)
-from pgrest_core.openapi3 import OPENAPI31_CONTENT_TYPE, openapi31_document, openapi_version
 from pgrest_core.pipeline import Options, prepare, respond
-from pgrest_core.plan.options import options_response
-from pgrest_core.prepared import Prepared, Response, ResponseRecipe
+from pgrest_core.prepared import Response
+from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
-from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
 from pgrest_core.stream import prepare_stream
 from pgrest_server.access_log import log_request
 from pgrest_server.cors import cors_headers, cors_preflight
@@ -53,10 +39,10 @@ from pgrest_server.limits import ClientDisconnected, check_request_head, read_bo
 from pgrest_server.streaming import StreamedResponse, send_streamed, start_stream
 
 if TYPE_CHECKING:
-    from pgrest_core.ast import ApiRequest
     from pgrest_core.auth import Authenticator, AuthResult
     from pgrest_core.config import Settings
-    from pgrest_core.runner.execute import Runner, Transaction
+    from pgrest_core.runner.execute import Runner
+    from pgrest_core.runner.host import RunOptions
     from pgrest_server.jwks import RemoteKeySet
 
 
@@ -64,7 +50,7 @@ log = logging.getLogger("pgrest")
 
 AnyResponse = TypeVar("AnyResponse", bound=Response | StreamedResponse)
 
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+_MOUNT_POINTS_KEPT = 8  # options kept per ASGI root_path (one mount point is the usual case)
 _RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
 
 
@@ -75,24 +61,6 @@ def schema_cache_unavailable() -> PgrstError:
 
 def internal_error() -> InternalError:
     return InternalError("PGRSTX00", 500, "Internal server error")
-
-
-def error_response(error: PgrstError, *, verbose: bool = True) -> Response:
-    """The HTTP answer for a PgrstError: its status and headers, its JSON body.
-
-    With client-error-verbosity=minimal (`verbose=False`) the body keeps only code and message.
-    """
-    headers = (
-        ("Content-Type", JSON_CONTENT_TYPE),
-        ("Proxy-Status", f"PostgREST; error={error.code}"),
-        *error.headers,
-    )
-    if verbose:
-        body = error.to_json()
-    else:
-        minimal = {"code": error.code, "message": error.message}
-        body = json.dumps(minimal, ensure_ascii=False, separators=(",", ":"))
-    return Response(error.status, headers, body.encode())
 
 
 def _decode(raw: bytes) -> str:
@@ -139,14 +107,15 @@ class PgrestApp:
         self.authenticator: Authenticator = Authenticator.from_settings(settings)
         self.jwks = _remote_key_set(settings, self.authenticator)
         self.docs = ApiDocs(settings.openapi_docs_path) if settings.openapi_docs_path else None
-        self.options = Options(
-            schemas=tuple(settings.db_schemas),
-            max_rows=settings.db_max_rows,
-            aggregates_enabled=settings.db_aggregates_enabled,
-            plan_enabled=settings.db_plan_enabled,
-            legacy_target_names=settings.url_use_legacy_target_names,
-        )
+        from pgrest_core.runner.host import RunOptions
+
+        self.options = Options.from_settings(settings)
+        self.run_options: RunOptions = RunOptions.from_settings(settings)
         self.runner: Runner | None = None
+        # Mounted apps (Starlette's Mount) get no lifespan events: the first request starts the app.
+        self._starting = asyncio.Lock()
+        self._started = False  # startup() has finished (the runner alone is set halfway through)
+        self._mounted: dict[str, Options] = {}
         self.reload_signal = reload_signal
         self._background: list[asyncio.Task[None]] = []
         self._verbose_errors = settings.client_error_verbosity == "verbose"
@@ -178,8 +147,18 @@ class PgrestApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def _ensure_started(self) -> None:
+        """Start on the first request when no lifespan startup ran (a mounted app); once."""
+        async with self._starting:
+            if not self._started:
+                await self.startup()
+
     async def startup(self) -> None:
-        """Open the pool, load the schema cache (retrying in the background if the DB is down)."""
+        """Open the pool, load the schema cache (retrying in the background if the DB is down).
+
+        An ASGI server calls this through the lifespan protocol; a mounted app calls it itself
+        on its first request. Call `shutdown()` from the host's lifespan to close the pool.
+        """
         from pgrest_core.runner.execute import Runner
 
         settings = self.settings
@@ -203,8 +182,10 @@ class PgrestApp:
         if self.reload_signal:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self._reload_logged()))
+        self._started = True
 
     async def shutdown(self) -> None:
+        self._started = False
         for task in self._background:
             task.cancel()
         for task in self._background:
@@ -375,9 +356,16 @@ class PgrestApp:
     async def handle(
         self, method: str, path: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
     ) -> Response | StreamedResponse:
-        """The pipeline for one request; raises PgrstError for every client-visible failure."""
-        from pgrest_core.request.api_request import parse_request
+        """The pipeline for one request; raises PgrstError for every client-visible failure.
 
+        Everything, OPTIONS and `GET /` included, goes through `prepare`; what it cannot
+        answer alone runs in one transaction.
+        """
+        from pgrest_core.request.api_request import parse_request
+        from pgrest_core.runner.host import transaction_for, with_tx_preference
+
+        if not self._started:
+            await self._ensure_started()
         timing = ServerTiming()
         auth = await self._authenticate(_header(headers, "authorization"))
         timing.mark("jwt")
@@ -387,144 +375,62 @@ class PgrestApp:
             bytes(scope.get("query_string", b"")),
             headers,
             body or None,  # over HTTP an empty body and no body cannot be told apart
-            schemas=tuple(self.settings.db_schemas),
+            schemas=self.options.schemas,
         )
         timing.mark("parse")
         if self.schema_cache is None:
             raise schema_cache_unavailable()
-        root_spec = False  # db-root-spec answered `GET /` as application/openapi+json
-        if isinstance(request.target, RootTarget) and request.method in ("GET", "HEAD"):
-            if not self.settings.db_root_spec:
-                response = await self._openapi(request, path, auth, self.schema_cache, timing)
-                timing.mark("response")
-                return self._timed(response, timing)
-            request, root_spec = root_spec_call(request, self.settings.db_root_spec)
-        if request.method == "OPTIONS":  # answered from the schema cache, no transaction
-            response = options_response(request, self.schema_cache, self.options.schemas)
-            timing.mark("response")
-            return self._timed(response, timing)
+        options = self._options_under(scope)
         if self.settings.server_stream_responses:
-            streamed = prepare_stream(request, self.schema_cache, self.options)
+            streamed = prepare_stream(request, self.schema_cache, options)
             if streamed is not None:
-                transaction = self._transaction(request, path, auth, True)
+                transaction = transaction_for(request, auth, self.run_options, read_only=True, path=path)
                 runner = self._require_runner()
                 return await start_stream(runner, streamed, transaction, authenticated=auth.authenticated)
-        prepared = prepare(request, self.schema_cache, self.options)
+        prepared = prepare(request, self.schema_cache, options)
         timing.mark("plan")
+        if prepared.answer is not None:  # OPTIONS, or the document without follow-privileges
+            timing.mark("response")
+            return self._timed(prepared.answer, timing)
         # Writes build their response before COMMIT: a response that fails rolls them back.
         check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None
         row = await self._require_runner().run(
             prepared,
-            self._transaction(request, path, auth, prepared.read_only),
+            transaction_for(
+                request,
+                auth,
+                self.run_options,
+                read_only=prepared.read_only,
+                metadata=prepared.is_metadata,
+                path=path,
+            ),
             authenticated=auth.authenticated,
             check=check,
         )
         timing.mark("transaction")
-        response = _with_tx_preference(respond(prepared, row), request, self.settings)
-        if root_spec:
-            response = with_openapi_content_type(response)
-        if len(self.settings.db_schemas) > 1:
-            # With several exposed schemas, say which one answered (PostgREST does the same).
-            schema = request.schema or self.settings.db_schemas[0]
-            response = _with_headers(response, (("Content-Profile", schema),))
+        response = respond(prepared, row)
+        if not prepared.is_metadata:
+            response = with_tx_preference(response, request, self.settings.db_tx_end)
         timing.mark("response")
         return self._timed(response, timing)
 
-    async def _openapi(
-        self,
-        request: ApiRequest,
-        path: str,
-        auth: AuthResult,
-        cache: SchemaCache,
-        timing: ServerTiming | None = None,
-    ) -> Response:
-        """`GET /`: the OpenAPI document of the requested schema (see openapi.py).
-
-        With openapi-mode=follow-privileges it shows only what the request's role may use,
-        found by one read-only query run as that role (without the pre-request function).
-        """
-        settings = self.settings
-        if settings.openapi_mode == "disabled":
-            raise root_endpoint_disabled()
-        negotiate_openapi(request.accept)
-        schema = request.schema or settings.db_schemas[0]
-        visible = None
-        if settings.openapi_mode == "follow-privileges":
-            query = Prepared(privileges_statement(schema), ResponseRecipe(JSON_CONTENT_TYPE, "json"))
-            transaction = self._transaction(request, path, auth, True)
-            transaction = replace(transaction, pre_request=None, commit=False)
-            if timing is not None:
-                timing.mark("plan")
-            row = await self._require_runner().run(query, transaction, authenticated=auth.authenticated)
-            visible = visible_from_body(row.body)
-            if timing is not None:
-                timing.mark("transaction")
-        version = openapi_version(request.accept, settings.openapi_default_version)
-        options = OpenApiOptions(
-            schema=schema,
-            server_host=settings.server_host,
-            server_port=settings.server_port,
-            proxy_uri=settings.openapi_server_proxy_uri,
-            security_active=settings.openapi_security_active,
-        )
-        if version == "3.1":
-            document = openapi31_document(cache, options, visible)
-            content_type = OPENAPI31_CONTENT_TYPE
-        else:
-            document, content_type = openapi_document(cache, options, visible), OPENAPI_CONTENT_TYPE
-        headers: tuple[tuple[str, str], ...] = (("Content-Type", content_type),)
-        if len(settings.db_schemas) > 1:
-            headers += (("Content-Profile", schema),)
-        return Response(200, headers, render_openapi(document))
+    def _options_under(self, scope: Scope) -> Options:
+        """The options with the mount point (ASGI root_path) as base path for URLs we send."""
+        root = str(scope.get("root_path") or "").strip("/")
+        base_path = "/" + root if root else ""
+        if base_path == self.options.base_path:
+            return self.options
+        cached = self._mounted.get(base_path)
+        if cached is None:
+            cached = replace(self.options, base_path=base_path)
+            if len(self._mounted) < _MOUNT_POINTS_KEPT:
+                self._mounted[base_path] = cached
+        return cached
 
     def _timed(self, response: Response, timing: ServerTiming) -> Response:
         if self.settings.server_timing_enabled:
             return _with_headers(response, (("Server-Timing", timing.header()),))
         return response
-
-    def _transaction(self, request: ApiRequest, path: str, auth: AuthResult, read_only: bool) -> Transaction:
-        from pgrest_core.runner.execute import Transaction, should_commit
-
-        settings = self.settings
-        context = RequestContext(
-            schema=request.schema or settings.db_schemas[0],
-            role=auth.role,
-            claims=_claims(auth),
-            method=request.method,
-            path=path,
-            headers=request.headers,
-            cookies=request.cookies,
-            extra_search_path=tuple(settings.db_extra_search_path),
-            app_settings=tuple(_app_settings(settings.app_settings)),
-            timezone=request.preferences.timezone,
-            # Also set when BEGIN … READ ONLY is skipped (see runner.execute): reads stay reads.
-            extra=(("transaction_read_only", "on"),) if read_only else (),
-        )
-        pre_request = pre_request_call(settings.db_pre_request) if settings.db_pre_request else None
-        return Transaction(
-            prelude=prelude(context),
-            pre_request=pre_request,
-            commit=should_commit(settings.db_tx_end, request.preferences.tx),
-            prelude_sets_read_only=read_only,
-        )
-
-
-def _with_tx_preference(response: Response, request: ApiRequest, settings: Settings) -> Response:
-    """Add `tx=…` to Preference-Applied when db-tx-end lets the request choose (`*-allow-override`).
-
-    Only the server knows db-tx-end, so this is added here rather than by `respond`.
-    """
-    preference = request.preferences.tx
-    if preference is None or not settings.db_tx_end.endswith("allow-override"):
-        return response
-    applied = "tx=" + preference
-    headers = list(response.headers)
-    for index, (name, value) in enumerate(headers):
-        if name.lower() == "preference-applied":
-            if applied not in (part.strip() for part in value.split(",")):
-                headers[index] = (name, value + ", " + applied)
-            return Response(response.status, tuple(headers), response.body)
-    return Response(response.status, (*headers, ("Preference-Applied", applied)), response.body)
 
 
 def _with_headers(response: AnyResponse, extra: tuple[tuple[str, str], ...]) -> AnyResponse:
@@ -532,18 +438,6 @@ def _with_headers(response: AnyResponse, extra: tuple[tuple[str, str], ...]) -> 
         return response
     return replace(response, headers=(*response.headers, *extra))
 
-
-def _claims(auth: AuthResult) -> Mapping[str, object]:
-    """The claims for `request.jwt.claims`; an anonymous request shows just its role."""
-    if not auth.authenticated and not auth.claims:
-        return {"role": auth.role}
-    return dict(auth.claims)
-
-
-def _app_settings(app_settings: Mapping[str, str] | tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    """app.settings.* from the config, as (name without the prefix, value) pairs."""
-    items = app_settings.items() if isinstance(app_settings, Mapping) else app_settings
-    return [(name.removeprefix("app.settings."), str(value)) for name, value in items]
 
 
 

@@ -39,9 +39,13 @@ def parse_request(
     headers: Sequence[tuple[str, str]],
     body: bytes | None = None,
     *,
-    schemas: Sequence[str] = (),
+    schemas: Sequence[str] = ("public",),
 ) -> ApiRequest:
-    """Parse one HTTP request. `schemas` are the exposed schemas, the first being the default."""
+    """Parse one HTTP request. `schemas` are the exposed schemas, the first being the default
+    (PostgREST's db-schemas, "public" unless configured); a profile header naming any other
+    schema is refused with PGRST106."""
+    if not schemas:
+        raise ValueError("parse_request needs at least one exposed schema")
     verb = parse_method(method)
     target = parse_target(path)
     routine = isinstance(target, RoutineTarget)
@@ -186,8 +190,6 @@ def _negotiate_schema(profile: str | None, schemas: tuple[str, ...]) -> str | No
     """The schema a profile header asks for (PGRST106 if not exposed), else the default one."""
     if profile is not None:
         profile = profile.strip()
-    if not schemas:
-        return profile
     if profile is None:
         return schemas[0]
     if profile not in schemas:

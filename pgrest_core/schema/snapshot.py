@@ -85,6 +85,7 @@ def snapshot_dict(cache: SchemaCache) -> dict[str, Any]:
 
 
 def dump_snapshot(cache: SchemaCache) -> str:
+    """The schema cache as JSON text (stable key order), which `load_snapshot` reads back."""
     return json.dumps(snapshot_dict(cache), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

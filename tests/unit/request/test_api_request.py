@@ -26,7 +26,7 @@ Headers = Sequence[tuple[str, str]]
 
 
 def get(
-    path: str = "/items", query: str | bytes = "", headers: Headers = (), *, schemas: Sequence[str] = ()
+    path: str = "/items", query: str | bytes = "", headers: Headers = (), *, schemas: Sequence[str] = ("public",)
 ) -> ApiRequest:
     return parse_request("GET", path, query, headers, schemas=schemas)
 
@@ -175,7 +175,7 @@ def test_defaults_without_headers() -> None:
     request = get()
     assert request.preferences == Preferences()
     assert request.accept == (MediaType("*", "*"),)
-    assert (request.content_type, request.range, request.schema) == (None, None, None)
+    assert (request.content_type, request.range, request.schema) == (None, None, "public")
     assert (request.headers, request.cookies, request.body) == ((), (), None)
 
 
@@ -317,9 +317,15 @@ def test_unknown_content_profile_is_406() -> None:
     assert error.code == "PGRST106"
 
 
-def test_without_configured_schemas_the_header_is_taken_as_is() -> None:
-    assert get(headers=[("Accept-Profile", "anything")]).schema == "anything"
-    assert get().schema is None
+def test_the_default_exposed_schema_is_public_and_no_other_profile_is_accepted() -> None:
+    assert get().schema == "public"
+    error = error_of(get, headers=[("Accept-Profile", "pg_catalog")])
+    assert (error.code, error.status) == ("PGRST106", 406)
+
+
+def test_no_exposed_schema_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="at least one exposed schema"):
+        get(headers=[("Accept-Profile", "anything")], schemas=())
 
 
 # --- robustness ------------------------------------------------------------------------------
