@@ -14,12 +14,15 @@ sent. The body arrives as one text value: Python never iterates the rows of a re
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
+from psycopg._preparing import Prepare, PrepareManager
+from psycopg.pq.abc import PGresult
 from psycopg_pool import AsyncConnectionPool
 
 from pgrest_core.plan.types import RESULT_COLUMNS, Prepared, ResultRow
@@ -28,6 +31,41 @@ from pgrest_core.sql.fragment import Fragment, sql
 
 TxEnd = Literal["commit", "commit-allow-override", "rollback", "rollback-allow-override"]
 Connection = psycopg.AsyncConnection[Any]
+
+
+# Results after which psycopg's cache no longer matches the server: the statements are gone
+# (DISCARD ALL, DEALLOCATE ALL) or may no longer describe their result (DROP, ALTER).
+_STATEMENTS_INVALIDATED = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b").match
+
+
+class SessionStatements(PrepareManager):
+    """psycopg's per-connection cache of prepared statements (a bounded LRU that deallocates
+    what it evicts), except that it survives ROLLBACK.
+
+    Statements prepared through the protocol belong to the session, not to a transaction, so
+    ROLLBACK leaves them all in place. psycopg's own cache forgets them on ROLLBACK anyway and
+    queues `DEALLOCATE ALL`: under a rollback db-tx-end every request then re-prepares, and in
+    pipeline mode that `DEALLOCATE ALL` lands after the next request has already prepared its
+    first statement, so the connection keeps a name the server no longer knows (26000,
+    prepared statement "_pg3_N" does not exist, on every later request).
+    """
+
+    def _should_discard(self, prep: Prepare, results: Sequence[PGresult]) -> bool:  # type: ignore[override]
+        if self._names or prep == Prepare.SHOULD:
+            for result in results:
+                status = result.command_status
+                ok = result.status == psycopg.pq.ExecStatus.COMMAND_OK
+                if ok and status and _STATEMENTS_INVALIDATED(status):
+                    return self.clear()
+        return False
+
+
+class SessionConnection(psycopg.AsyncConnection[Any]):
+    """A pooled connection whose prepared statements outlive transactions (`SessionStatements`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepared = SessionStatements()
 
 
 def should_commit(tx_end: str, preference: str | None) -> bool:
@@ -120,7 +158,7 @@ async def execute(
                 and check is None
             )
             if not implicit:
-                await conn.execute(begin_statement(prepared.read_only))
+                await conn.execute(begin_statement(prepared.read_only), prepare=False)
             await _run(conn, transaction.prelude, prepare)
             if transaction.pre_request is not None:
                 await _run(conn, transaction.pre_request, prepare)
@@ -151,8 +189,8 @@ async def _finish(conn: Connection, end: str, read_only: bool) -> None:
     """End the transaction; deferred constraints are checked first, so that a violation is an
     error the client sees even when the transaction is rolled back anyway."""
     if not read_only:
-        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    await conn.execute(end)
+        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE", prepare=False)
+    await conn.execute(end, prepare=False)
 
 
 def _explain_row(rows: list[tuple[Any, ...]]) -> ResultRow:
@@ -183,7 +221,7 @@ async def _rollback_quietly(conn: Connection) -> None:
     if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         return
     try:
-        await conn.execute("ROLLBACK")
+        await conn.execute("ROLLBACK", prepare=False)
     except psycopg.Error:
         pass
 
@@ -196,6 +234,7 @@ def open_pool_args(conninfo: str, *, max_size: int, timeout: float, min_size: in
         "max_size": max(1, max_size),
         "timeout": timeout,
         "kwargs": {"autocommit": True},
+        "connection_class": SessionConnection,
         "open": False,
     }
 
