@@ -14,58 +14,20 @@ sent. The body arrives as one text value: Python never iterates the rows of a re
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
-from psycopg._preparing import Prepare, PrepareManager
-from psycopg.pq.abc import PGresult
 from psycopg_pool import AsyncConnectionPool
 
 from pgrest_core.plan.types import RESULT_COLUMNS, Prepared, ResultRow
 from pgrest_core.runner.errors import connection_failure, from_exception
+from pgrest_core.runner.statements import Batch, SessionConnection, first_row, rows
 from pgrest_core.sql.fragment import Fragment, sql
 
 TxEnd = Literal["commit", "commit-allow-override", "rollback", "rollback-allow-override"]
-Connection = psycopg.AsyncConnection[Any]
-
-
-# Results after which psycopg's cache no longer matches the server: the statements are gone
-# (DISCARD ALL, DEALLOCATE ALL) or may no longer describe their result (DROP, ALTER).
-_STATEMENTS_INVALIDATED = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b").match
-
-
-class SessionStatements(PrepareManager):
-    """psycopg's per-connection cache of prepared statements (a bounded LRU that deallocates
-    what it evicts), except that it survives ROLLBACK.
-
-    Statements prepared through the protocol belong to the session, not to a transaction, so
-    ROLLBACK leaves them all in place. psycopg's own cache forgets them on ROLLBACK anyway and
-    queues `DEALLOCATE ALL`: under a rollback db-tx-end every request then re-prepares, and in
-    pipeline mode that `DEALLOCATE ALL` lands after the next request has already prepared its
-    first statement, so the connection keeps a name the server no longer knows (26000,
-    prepared statement "_pg3_N" does not exist, on every later request).
-    """
-
-    def _should_discard(self, prep: Prepare, results: Sequence[PGresult]) -> bool:  # type: ignore[override]
-        if self._names or prep == Prepare.SHOULD:
-            for result in results:
-                status = result.command_status
-                ok = result.status == psycopg.pq.ExecStatus.COMMAND_OK
-                if ok and status and _STATEMENTS_INVALIDATED(status):
-                    return self.clear()
-        return False
-
-
-class SessionConnection(psycopg.AsyncConnection[Any]):
-    """A pooled connection whose prepared statements outlive transactions (`SessionStatements`)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._prepared = SessionStatements()
 
 
 def should_commit(tx_end: str, preference: str | None) -> bool:
@@ -122,23 +84,20 @@ def _top_plan_rows(explain_output: Any) -> int | None:
         return None
 
 
-async def _run(conn: Connection, fragment: Fragment, prepare: bool | None) -> psycopg.AsyncCursor[Any]:
-    return await conn.execute(fragment.render("psycopg"), fragment.params, prepare=prepare)
-
-
 async def execute(
-    conn: Connection,
+    conn: SessionConnection,
     prepared: Prepared,
     transaction: Transaction,
     *,
-    prepare: bool | None = None,
+    prepare: bool = True,
     check: Callable[[ResultRow], object] | None = None,
 ) -> ResultRow:
     """Run the request's transaction on `conn` (autocommit mode) and return its one result row.
 
-    All statements, COMMIT/ROLLBACK included, go out in one pipeline: one network round trip.
-    After an error PostgreSQL skips the rest of the pipeline, so a failed transaction is never
-    committed; it is rolled back here and the psycopg exception propagates.
+    All statements, COMMIT/ROLLBACK included, go out in one batch (statements.Batch): one
+    write and one read. After an error PostgreSQL skips the rest of the batch, so a failed
+    transaction is never committed; it is rolled back here and the psycopg exception
+    propagates. With `prepare`, each statement is prepared once per connection.
 
     With `check` (a write whose response can still fail: singular, max-affected), the
     transaction stays open until `check(row)` has returned; if it raises, the transaction is
@@ -146,51 +105,55 @@ async def execute(
     """
     end = "COMMIT" if transaction.commit else "ROLLBACK"
     try:
-        async with _batch(conn) as pipeline:
-            # A read that commits needs no BEGIN/COMMIT: everything up to a pipeline's Sync is
-            # one implicit transaction, which the prelude makes read-only and which ends (and
-            # drops the prelude's settings) at the Sync. Two statements fewer per request.
-            implicit = (
-                pipeline is not None
-                and prepared.read_only
-                and transaction.prelude_sets_read_only
-                and transaction.commit
-                and check is None
-            )
-            if not implicit:
-                await conn.execute(begin_statement(prepared.read_only), prepare=False)
-            await _run(conn, transaction.prelude, prepare)
-            if transaction.pre_request is not None:
-                await _run(conn, transaction.pre_request, prepare)
-            main = await _run(conn, prepared.statement, prepare)
-            explain = None
-            if prepared.count_statement is not None:
-                explain = await _run(conn, sql("EXPLAIN (FORMAT JSON) ") + prepared.count_statement, prepare)
-            if check is None and not implicit:
-                await _finish(conn, end, prepared.read_only)
-            if pipeline is not None:
-                await pipeline.sync()
-            if prepared.recipe.body_format == "plan":
-                row = _explain_row(await main.fetchall())
-            else:
-                values = await main.fetchone()
-                plan = await explain.fetchone() if explain is not None else None
-                row = _result_row(values, _top_plan_rows(plan[0]) if plan else None)
+        batch = Batch(conn, prepare=prepare)
+        # A read that commits needs no BEGIN/COMMIT: everything up to a pipeline's Sync is
+        # one implicit transaction, which the prelude makes read-only and which ends (and
+        # drops the prelude's settings) at the Sync. Two statements fewer per request.
+        implicit = (
+            psycopg.Pipeline.is_supported()
+            and prepared.read_only
+            and transaction.prelude_sets_read_only
+            and transaction.commit
+            and check is None
+        )
+        if not implicit:
+            batch.add(begin_statement(prepared.read_only))
+        _add(batch, transaction.prelude)
+        if transaction.pre_request is not None:
+            _add(batch, transaction.pre_request)
+        main = _add(batch, prepared.statement)
+        explain = None
+        if prepared.count_statement is not None:
+            explain = _add(batch, sql("EXPLAIN (FORMAT JSON) ") + prepared.count_statement)
+        if check is None and not implicit:
+            _finish(batch, end, prepared.read_only)
+        results = await batch.run()
+        if prepared.recipe.body_format == "plan":
+            row = _explain_row(rows(conn, results[main]))
+        else:
+            plan = first_row(conn, results[explain]) if explain is not None else None
+            row = _result_row(first_row(conn, results[main]), _top_plan_rows(plan[0]) if plan else None)
         if check is not None:
             check(row)
-            await _finish(conn, end, prepared.read_only)
+            finish = Batch(conn, prepare=prepare)
+            _finish(finish, end, prepared.read_only)
+            await finish.run()
     except BaseException:
         await _rollback_quietly(conn)
         raise
     return row
 
 
-async def _finish(conn: Connection, end: str, read_only: bool) -> None:
+def _add(batch: Batch, fragment: Fragment) -> int:
+    return batch.add(fragment.render("psycopg"), fragment.params)
+
+
+def _finish(batch: Batch, end: str, read_only: bool) -> None:
     """End the transaction; deferred constraints are checked first, so that a violation is an
     error the client sees even when the transaction is rolled back anyway."""
     if not read_only:
-        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE", prepare=False)
-    await conn.execute(end, prepare=False)
+        batch.add("SET CONSTRAINTS ALL IMMEDIATE")
+    batch.add(end)
 
 
 def _explain_row(rows: list[tuple[Any, ...]]) -> ResultRow:
@@ -206,17 +169,7 @@ def _explain_row(rows: list[tuple[Any, ...]]) -> ResultRow:
     return ResultRow(total_count=None, page_count=0, body=body)
 
 
-@asynccontextmanager
-async def _batch(conn: Connection) -> AsyncIterator[psycopg.AsyncPipeline | None]:
-    """Pipeline mode when libpq supports it (14+); otherwise statements run one by one."""
-    if psycopg.Pipeline.is_supported():
-        async with conn.pipeline() as pipeline:
-            yield pipeline
-    else:
-        yield None
-
-
-async def _rollback_quietly(conn: Connection) -> None:
+async def _rollback_quietly(conn: SessionConnection) -> None:
     """Roll back after an error; a broken connection is left for the pool to discard."""
     if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         return
@@ -251,11 +204,11 @@ class Runner:
         prepared_statements: bool = True,
     ) -> None:
         self.conninfo = conninfo
-        self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+        self.pool: AsyncConnectionPool[SessionConnection] = AsyncConnectionPool(
             **open_pool_args(conninfo, max_size=pool_size, timeout=acquisition_timeout)
         )
-        # Like PostgREST, prepare every statement (psycopg keeps the most used ones per
-        # connection) unless told not to, as behind transaction-pooling proxies like PgBouncer.
+        # Like PostgREST, prepare every statement (each connection keeps the most recently
+        # used ones) unless told not to, as behind transaction-pooling proxies like PgBouncer.
         self.prepare: bool = prepared_statements
 
     async def open(self, *, wait: bool = True, timeout: float = 30.0) -> None:
@@ -265,7 +218,7 @@ class Runner:
         await self.pool.close()
 
     @asynccontextmanager
-    async def dedicated_connection(self) -> AsyncIterator[Connection]:
+    async def dedicated_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A new connection outside the pool (schema loading, LISTEN): it fails fast when the
         database is down instead of waiting for the pool's acquisition timeout."""
         try:

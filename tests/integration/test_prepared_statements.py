@@ -111,3 +111,34 @@ def test_db_prepared_statements_false_prepares_nothing(demo_db_uri: str) -> None
             return await session_statements(app)
 
     assert run(scenario()) == []
+
+
+def test_the_statement_cache_is_bounded_and_closes_what_it_evicts(demo_db_uri: str) -> None:
+    """A bounded LRU per connection: the server never holds more than its capacity, and an
+    evicted shape is simply prepared again when it comes back."""
+    capacity = 4
+    shapes = [f"/directors?select=id&id=eq.{n}&limit={n}" for n in range(1, 4)] + [
+        "/films?select=id&limit=1",
+        "/films?select=title&limit=1",
+        "/actors?select=id&limit=1",
+    ]
+
+    async def scenario() -> tuple[list[str], int]:
+        async with serving(demo_settings(demo_db_uri)) as (app, client):
+            assert app.runner is not None
+            async with app.runner.pool.connection() as conn:
+                conn.statements.capacity = capacity
+            for path in shapes + shapes[:2]:
+                response = await client.get(path)
+                assert response.status_code == 200, response.text
+            async with app.runner.pool.connection() as conn:
+                cursor = await conn.execute(
+                    "select name from pg_prepared_statements where from_sql = false", prepare=False
+                )
+                names = [str(name) for (name,) in await cursor.fetchall()]
+                return names, len(conn.statements.evicted)
+
+    names, not_yet_closed = run(scenario())
+    # What the last request evicted is closed at the start of the connection's next batch.
+    assert len(names) <= capacity + not_yet_closed, names
+    assert all(name.startswith("_pgrst_") for name in names), names

@@ -1,0 +1,234 @@
+"""A request's statements sent in one go on libpq's pipeline, with named prepared statements
+that this module keeps per connection.
+
+psycopg's own `conn.execute()` in a pipeline flushes the socket once per statement and keeps a
+prepared-statement cache that forgets everything on ROLLBACK (so under a rollback db-tx-end
+every request re-prepared, and a ROLLBACK could leave the cache naming statements the server
+had just deallocated). Here a request's statements are queued with libpq's send functions,
+followed by one Sync and one flush, and the results are read back in one wait:
+
+    [Close evicted]  [Parse _pgrst_7]  Bind/Execute …  Sync     -- one write, one read
+
+Statements prepared through the protocol belong to the session, not to a transaction, so
+ROLLBACK leaves them alone; `StatementCache` is a bounded LRU per connection that closes what
+it evicts. Without it (db-prepared-statements = false, e.g. behind PgBouncer) every statement
+goes through the unnamed statement and nothing is prepared.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors, generators, pq
+from psycopg._queries import PostgresQuery  # psycopg's own query + parameter conversion
+from psycopg.abc import Buffer, PQGen
+from psycopg.adapt import Transformer
+from psycopg.pq.abc import PGresult
+
+StatementKey = tuple[bytes, tuple[int, ...]]  # the statement's text and its parameter types
+
+_ABORTED = pq.ExecStatus.PIPELINE_ABORTED
+_SYNC = pq.ExecStatus.PIPELINE_SYNC
+_FATAL = pq.ExecStatus.FATAL_ERROR
+_UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: a name the server does not know
+DEFAULT_CAPACITY = 256
+
+
+class StatementCache:
+    """The named prepared statements of one connection, least recently used first.
+
+    Names are never reused on a connection, so a statement the server lost can be prepared
+    again under a new name without colliding with anything.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.capacity = max(1, capacity)
+        self._names: OrderedDict[StatementKey, bytes] = OrderedDict()
+        self._numbers = itertools.count(1)
+        self.evicted: list[bytes] = []  # closed on the server at the start of the next batch
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def lookup(self, key: StatementKey) -> bytes | None:
+        name = self._names.get(key)
+        if name is not None:
+            self._names.move_to_end(key)
+        return name
+
+    def new_name(self) -> bytes:
+        return b"_pgrst_%d" % next(self._numbers)
+
+    def add(self, key: StatementKey, name: bytes) -> None:
+        """Record a statement the server has prepared (its Parse succeeded)."""
+        self._names[key] = name
+        while len(self._names) > self.capacity:
+            self.evicted.append(self._names.popitem(last=False)[1])
+
+    def forget_all(self) -> None:
+        """The server no longer has (some of) our statements: prepare each again when next used."""
+        self._names.clear()
+
+
+class SessionConnection(psycopg.AsyncConnection[Any]):
+    """A pooled connection with its own prepared statements and a reusable Transformer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.statements = StatementCache()
+        self.transformer = Transformer(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    query: bytes
+    params: Sequence[Buffer | None] | None
+    types: tuple[int, ...]
+    formats: Sequence[pq.Format] | None
+
+    @property
+    def key(self) -> StatementKey:
+        return (self.query, self.types)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One message of the batch that yields one result: Close, Parse, or an execution."""
+
+    kind: str  # "close", "prepare" or "execute"
+    command: _Command | None = None
+    name: bytes = b""  # the prepared statement's name ("" = the unnamed statement)
+
+
+class Batch:
+    """Statements queued for one round trip on `conn`; `run()` sends them and returns, for each
+    `add`ed statement, its result. On error nothing after the failing statement ran (PostgreSQL
+    skips the rest of a pipeline) and the first error is raised as psycopg's exception."""
+
+    def __init__(self, conn: SessionConnection, *, prepare: bool) -> None:
+        self.conn = conn
+        self.cache: StatementCache | None = conn.statements if prepare else None
+        self._commands: list[_Command] = []
+
+    def add(self, text: str | bytes, params: Sequence[object] | None = None) -> int:
+        """Queue a statement (`%s` placeholders); the index of its result in `run()`'s list."""
+        query = PostgresQuery(self.conn.transformer)
+        query.convert(text, params)
+        self._commands.append(_Command(query.query, query.params, tuple(query.types), query.formats))
+        return len(self._commands) - 1
+
+    async def run(self) -> list[PGresult]:
+        steps = self._steps()
+        pgconn = self.conn.pgconn
+        if psycopg.Pipeline.is_supported():
+            pgconn.enter_pipeline_mode()
+            try:
+                for step in steps:
+                    self._send(step)
+                pgconn.pipeline_sync()
+                results = await self.conn.wait(_pipeline_results(pgconn, len(steps)))
+            finally:
+                _exit_pipeline(pgconn)
+        else:  # libpq < 14: one statement at a time, stopping at the first error
+            results = []
+            for step in steps:
+                self._send(step)
+                results.append(await self.conn.wait(generators.execute(pgconn)))
+                if any(result.status == _FATAL for result in results[-1]):
+                    break
+        return self._outcome(steps, results)
+
+    def _steps(self) -> list[_Step]:
+        cache = self.cache
+        if cache is None:
+            return [_Step("execute", command) for command in self._commands]
+        steps = [_Step("close", name=name) for name in cache.evicted]
+        cache.evicted = []
+        pending: dict[StatementKey, bytes] = {}  # prepared earlier in this same batch
+        for command in self._commands:
+            name = cache.lookup(command.key) or pending.get(command.key)
+            if name is None:
+                name = pending[command.key] = cache.new_name()
+                steps.append(_Step("prepare", command, name))
+            steps.append(_Step("execute", command, name))
+        return steps
+
+    def _send(self, step: _Step) -> None:
+        pgconn, command = self.conn.pgconn, step.command
+        if step.kind == "close":
+            if psycopg.capabilities.has_send_close_prepared():
+                pgconn.send_close_prepared(step.name)
+            else:
+                pgconn.send_query_params(b"DEALLOCATE " + step.name, None)
+        elif command is None:
+            raise AssertionError(f"{step.kind} step without a statement")
+        elif step.kind == "prepare":
+            pgconn.send_prepare(step.name, command.query, command.types)
+        elif step.name:
+            pgconn.send_query_prepared(step.name, command.params, command.formats)
+        else:
+            pgconn.send_query_params(command.query, command.params, command.types, command.formats)
+
+    def _outcome(self, steps: list[_Step], results: list[list[PGresult]]) -> list[PGresult]:
+        """Each executed statement's result; records what got prepared; raises the first error."""
+        outputs: list[PGresult] = []
+        error: PGresult | None = None
+        for step, step_results in zip(steps, results, strict=False):
+            result = step_results[-1] if step_results else None
+            if result is None or result.status == _ABORTED:
+                continue
+            if result.status == _FATAL:
+                error = error or result
+            elif step.kind == "prepare" and self.cache is not None and step.command is not None:
+                self.cache.add(step.command.key, step.name)
+            elif step.kind == "execute":
+                outputs.append(result)
+        if error is not None:
+            if error.error_field(pq.DiagnosticField.SQLSTATE) == _UNDEFINED_STATEMENT.encode() and self.cache:
+                self.cache.forget_all()
+            raise errors.error_from_result(error, encoding=self.conn.info.encoding)
+        return outputs
+
+
+def _pipeline_results(pgconn: pq.abc.PGconn, count: int) -> PQGen[list[list[PGresult]]]:
+    """Flush what was queued, then read the results of `count` steps and the Sync."""
+    yield from generators.send(pgconn)
+    results: list[list[PGresult]] = []
+    while True:
+        step_results = yield from generators.fetch_many(pgconn)
+        if step_results and step_results[0].status == _SYNC:
+            if len(results) != count:
+                raise errors.InternalError(f"expected {count} results before Sync, got {len(results)}")
+            return results
+        results.append(step_results)
+
+
+def _exit_pipeline(pgconn: pq.abc.PGconn) -> None:
+    """Leave pipeline mode; if results are still pending (the wait was interrupted), the
+    conversation is out of step: close the connection so that the pool replaces it."""
+    if pgconn.pipeline_status == pq.PipelineStatus.OFF:
+        return
+    try:
+        pgconn.exit_pipeline_mode()
+    except psycopg.OperationalError:
+        pgconn.finish()
+
+
+def rows(conn: SessionConnection, result: PGresult) -> list[tuple[Any, ...]]:
+    """All rows of a result, loaded by psycopg's type loaders."""
+    transformer = conn.transformer
+    transformer.set_pgresult(result)
+    return transformer.load_rows(0, result.ntuples, tuple)
+
+
+def first_row(conn: SessionConnection, result: PGresult) -> tuple[Any, ...] | None:
+    if result.ntuples == 0:
+        return None
+    transformer = conn.transformer
+    transformer.set_pgresult(result)
+    return transformer.load_row(0, tuple)
