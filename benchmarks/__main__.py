@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import b1_translation, b2_runner, b3_http, b4_scale, report
-from benchmarks.workloads import READS, SINGLE_ROW, Workload
+from benchmarks.workloads import HTTP_ROUTES, Workload
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ALL_BENCHMARKS = ("B1", "B2", "B3", "B4")
@@ -31,6 +31,7 @@ class Budget:
     b4_iterations: int
     b3_seconds: float
     b3_workloads: tuple[Workload, ...]
+    b3_repeats: int
 
 
 QUICK = Budget(
@@ -38,11 +39,18 @@ QUICK = Budget(
     b1_iterations=200,
     b2_iterations=100,
     b4_iterations=60,
-    b3_seconds=2,
-    b3_workloads=(SINGLE_ROW,),
+    b3_seconds=1,
+    b3_workloads=HTTP_ROUTES,
+    b3_repeats=3,  # 5 routes x 3 connection counts x 2 servers x 3 repeats x 1 s
 )
 FULL = Budget(
-    repeats=7, b1_iterations=1000, b2_iterations=500, b4_iterations=300, b3_seconds=5, b3_workloads=READS
+    repeats=7,
+    b1_iterations=1000,
+    b2_iterations=500,
+    b4_iterations=300,
+    b3_seconds=5,
+    b3_workloads=HTTP_ROUTES,
+    b3_repeats=5,
 )
 
 
@@ -79,7 +87,10 @@ def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget)
             else:
                 _say("B3 HTTP under wrk …")
                 run.b3 = b3_http.run(
-                    db.uri, repeats=budget.repeats, seconds=budget.b3_seconds, workloads=budget.b3_workloads
+                    db.uri,
+                    repeats=budget.b3_repeats,
+                    seconds=budget.b3_seconds,
+                    workloads=budget.b3_workloads,
                 )
     finally:
         db.stop()

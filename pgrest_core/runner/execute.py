@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from pgrest_core.plan.types import RESULT_COLUMNS, Prepared, ResultRow
 from pgrest_core.runner.errors import connection_failure, from_exception
-from pgrest_core.runner.statements import Batch, SessionConnection, first_row, rows
+from pgrest_core.runner.statements import Batch, SessionConnection, StatementsLost, first_row, rows
 from pgrest_core.sql.fragment import Fragment, sql
 
 TxEnd = Literal["commit", "commit-allow-override", "rollback", "rollback-allow-override"]
@@ -103,6 +103,21 @@ async def execute(
     transaction stays open until `check(row)` has returned; if it raises, the transaction is
     rolled back. COMMIT then costs a second round trip.
     """
+    try:
+        return await _execute(conn, prepared, transaction, prepare, check)
+    except StatementsLost:
+        # Nothing after the lost statement ran and the transaction was rolled back: run the
+        # request again once, preparing its statements anew.
+        return await _execute(conn, prepared, transaction, prepare, check)
+
+
+async def _execute(
+    conn: SessionConnection,
+    prepared: Prepared,
+    transaction: Transaction,
+    prepare: bool,
+    check: Callable[[ResultRow], object] | None,
+) -> ResultRow:
     end = "COMMIT" if transaction.commit else "ROLLBACK"
     try:
         batch = Batch(conn, prepare=prepare)

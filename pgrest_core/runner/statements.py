@@ -18,6 +18,7 @@ goes through the unnamed statement and nothing is prepared.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors, generators, pq
+from psycopg._preparing import Prepare, PrepareManager
 from psycopg._queries import PostgresQuery  # psycopg's own query + parameter conversion
 from psycopg.abc import Buffer, PQGen
 from psycopg.adapt import Transformer
@@ -35,8 +37,13 @@ StatementKey = tuple[bytes, tuple[int, ...]]  # the statement's text and its par
 _ABORTED = pq.ExecStatus.PIPELINE_ABORTED
 _SYNC = pq.ExecStatus.PIPELINE_SYNC
 _FATAL = pq.ExecStatus.FATAL_ERROR
-_UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: a name the server does not know
+UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: a name the server does not know
 DEFAULT_CAPACITY = 256
+
+
+class StatementsLost(Exception):  # noqa: N818 - a condition, not an error the client sees
+    """The server no longer has a statement the cache named (someone ran DEALLOCATE ALL or
+    DISCARD ALL on the connection); the cache is now empty and the batch may be run again."""
 
 
 class StatementCache:
@@ -75,6 +82,26 @@ class StatementCache:
         self._names.clear()
 
 
+# Results after which psycopg's cache no longer matches the server: the statements are gone
+# (DISCARD ALL, DEALLOCATE ALL) or may no longer describe their result (DROP, ALTER).
+_STATEMENTS_INVALIDATED = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b").match
+
+
+class _KeptAcrossRollback(PrepareManager):
+    """psycopg's own prepared-statement cache, for whatever runs through `conn.execute()` on a
+    pooled connection, minus its reaction to ROLLBACK: it would forget its statements and send
+    `DEALLOCATE ALL`, which drops this module's statements too."""
+
+    def _should_discard(self, prep: Prepare, results: Sequence[PGresult]) -> bool:  # type: ignore[override]
+        if self._names or prep == Prepare.SHOULD:
+            for result in results:
+                status = result.command_status
+                ok = result.status == pq.ExecStatus.COMMAND_OK
+                if ok and status and _STATEMENTS_INVALIDATED(status):
+                    return self.clear()
+        return False
+
+
 class SessionConnection(psycopg.AsyncConnection[Any]):
     """A pooled connection with its own prepared statements and a reusable Transformer."""
 
@@ -82,6 +109,7 @@ class SessionConnection(psycopg.AsyncConnection[Any]):
         super().__init__(*args, **kwargs)
         self.statements = StatementCache()
         self.transformer = Transformer(self)
+        self._prepared = _KeptAcrossRollback()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +217,11 @@ class Batch:
             elif step.kind == "execute":
                 outputs.append(result)
         if error is not None:
-            if error.error_field(pq.DiagnosticField.SQLSTATE) == _UNDEFINED_STATEMENT.encode() and self.cache:
+            exception = errors.error_from_result(error, encoding=self.conn.info.encoding)
+            if exception.sqlstate == UNDEFINED_STATEMENT and self.cache is not None:
                 self.cache.forget_all()
-            raise errors.error_from_result(error, encoding=self.conn.info.encoding)
+                raise StatementsLost() from exception
+            raise exception
         return outputs
 
 

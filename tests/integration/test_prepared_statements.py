@@ -25,7 +25,9 @@ def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 def demo_settings(uri: str, **overrides: Any) -> Settings:
     # One pooled connection: every request and the inspection below share it.
-    base = Settings(db_uri=uri, db_schemas=DEMO_SCHEMAS, db_anon_role=ANONYMOUS_ROLE, db_pool=1, log_level="crit")
+    base = Settings(
+        db_uri=uri, db_schemas=DEMO_SCHEMAS, db_anon_role=ANONYMOUS_ROLE, db_pool=1, log_level="crit"
+    )
     return Settings(**{**{name: getattr(base, name) for name in base.__slots__}, **overrides})
 
 
@@ -91,7 +93,11 @@ def test_a_repeated_request_is_prepared_once_per_connection(demo_db_uri: str, tx
             return await session_statements(app)
 
     statements = run(scenario())
-    reads = [count for text, count in statements if text.startswith("WITH pgrst_source AS (SELECT") and "last_name" in text]
+    reads = [
+        count
+        for text, count in statements
+        if text.startswith("WITH pgrst_source AS (SELECT") and "last_name" in text
+    ]
     writes = [count for text, count in statements if "INSERT INTO" in text]
     preludes = [count for text, count in statements if text.startswith("select set_config")]
     assert reads == [REPEATS], statements
@@ -142,3 +148,22 @@ def test_the_statement_cache_is_bounded_and_closes_what_it_evicts(demo_db_uri: s
     # What the last request evicted is closed at the start of the connection's next batch.
     assert len(names) <= capacity + not_yet_closed, names
     assert all(name.startswith("_pgrst_") for name in names), names
+
+
+def test_a_request_survives_its_statements_being_deallocated(demo_db_uri: str) -> None:
+    """Someone ran DEALLOCATE ALL on the connection: the request is run again with its
+    statements prepared anew, instead of answering 26000."""
+
+    async def scenario() -> list[int]:
+        async with serving(demo_settings(demo_db_uri)) as (app, client):
+            assert app.runner is not None
+            statuses = [(await client.get("/directors?select=id&limit=1")).status_code]
+            async with app.runner.pool.connection() as conn:
+                await conn.execute("DEALLOCATE ALL", prepare=False)
+            for _ in range(2):
+                response = await client.get("/directors?select=id&limit=1")
+                assert response.status_code == 200, response.text
+                statuses.append(response.status_code)
+            return statuses
+
+    assert run(scenario()) == [200, 200, 200]
