@@ -38,10 +38,11 @@ from pgrest_core.openapi import (
     visible_from_body,
     with_openapi_content_type,
 )
-from pgrest_core.pipeline import Options, prepare, respond
+from pgrest_core.pipeline import Options, respond
 from pgrest_core.plan.options import options_response
 from pgrest_core.plan.types import Prepared, Response, ResponseRecipe
 from pgrest_core.schema.model import SchemaCache
+from pgrest_core.shape_cache import ShapeCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
 from pgrest_server.cors import cors_headers, cors_preflight
 from pgrest_server.http import header as _header
@@ -140,6 +141,8 @@ class PgrestApp:
             legacy_target_names=settings.url_use_legacy_target_names,
         )
         self.runner: Runner | None = None
+        # Repeated read shapes skip plan + compile; a reloaded schema cache empties it.
+        self.shapes = ShapeCache()
         self.reload_signal = reload_signal
         self._background: list[asyncio.Task[None]] = []
         self._verbose_errors = settings.client_error_verbosity == "verbose"
@@ -341,7 +344,7 @@ class PgrestApp:
             response = options_response(request, self.schema_cache, self.options.schemas)
             timing.mark("response")
             return self._timed(response, timing)
-        prepared = prepare(request, self.schema_cache, self.options)
+        prepared = self.shapes.prepare(request, self.schema_cache, self.options)
         timing.mark("plan")
         # Writes build their response before COMMIT: a response that fails rolls them back.
         check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None

@@ -157,7 +157,7 @@ def test_unexpected_errors_are_500_without_traceback(
     def broken(*args: object) -> object:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(asgi, "prepare", broken)
+    monkeypatch.setattr(asgi.ShapeCache, "prepare", broken)
     with caplog.at_level(logging.ERROR, logger="pgrest"):
         response = get(replace(settings, log_level="error"), "/items")
     assert response.status_code == 500
