@@ -7,6 +7,7 @@ PostgreSQL binaries, no wrk) is skipped with a note in RESULTS.md rather than fa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -143,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         run.notes.append("The run stopped with an error:\n\n```\n" + traceback.format_exc() + "```")
         traceback.print_exc()
     _notes(run)
+    load = os.getloadavg()
+    run.notes.append(
+        f"Machine load average at the end of the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        f"(1/5/15 min) on {os.cpu_count()} cores. When it exceeds the core count, other processes "
+        "share the CPU: absolute times are inflated, but ratios between contenders of one run "
+        "(measured interleaved) remain meaningful."
+    )
     run.wall_seconds = time.perf_counter() - started
     args.output.write_text(report.render(run), encoding="utf-8")
     _say(f"wrote {args.output} in {run.wall_seconds:.0f} s")

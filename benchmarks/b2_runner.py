@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.timing import Stats, interleaved_async
+from benchmarks.timing import Stats, interleaved, interleaved_async
 from benchmarks.workloads import ALL, Workload
 from pgrest_core.config import Settings
 from pgrest_core.errors import PgrstError
@@ -46,6 +46,56 @@ class WorkloadResult:
     raw_transaction: Stats | None = None
     response_bytes: int | None = None
     same_body: bool | None = None  # pgrest's body equals the raw statement's
+    stages: tuple[tuple[str, Stats], ...] = ()  # pgrest's request, stage by stage
+
+
+async def _stage_stats(
+    app: Any, workload: Workload, repeats: int, iterations: int
+) -> tuple[tuple[str, Stats], ...]:
+    """Each stage of `PgrestApp.handle` timed on its own, with the app's own objects: auth,
+    parse, plan + compile (first time), the compiled-shape cache (repeated shape), the
+    transaction (runner), building the response."""
+    from pgrest_core.pipeline import respond
+
+    w = workload
+    headers = [(name.lower(), value) for name, value in w.headers]
+
+    def parse() -> Any:
+        return parse_request(w.method, w.path, w.query, headers, w.body, schemas=SCHEMAS)
+
+    request = parse()
+    options = app.options
+    prepared = app.shapes.prepare(request, app.schema_cache, options)
+    app.shapes.prepare(request, app.schema_cache, options)  # second sighting: the template
+    auth = app.authenticator.authenticate(None)
+    transaction = app._transaction(request, w.path, auth, prepared.read_only)
+    row = await app.runner.run(prepared, transaction, authenticated=False)
+
+    async def run_transaction() -> object:
+        return await app.runner.run(prepared, transaction, authenticated=False)
+
+    sync_stages: dict[str, Callable[[], object]] = {
+        "auth (no token)": lambda: app.authenticator.authenticate(None),
+        "parse": parse,
+        "plan + compile, first time": lambda: prepare(request, app.schema_cache, options),
+        "plan + compile, repeated shape (shape cache)": lambda: app.shapes.prepare(
+            request, app.schema_cache, options
+        ),
+        "transaction settings (prelude)": lambda: app._transaction(request, w.path, auth, prepared.read_only),
+        "response": lambda: respond(prepared, row),
+    }
+    stats = interleaved(sync_stages, repeats=repeats, iterations=iterations)
+    stats.update(
+        await interleaved_async(
+            {"transaction (runner + PostgreSQL)": run_transaction}, repeats=repeats, iterations=iterations
+        )
+    )
+    order = [*sync_stages][:4] + [
+        "transaction settings (prelude)",
+        "transaction (runner + PostgreSQL)",
+        "response",
+    ]
+    return tuple((name, stats[name]) for name in order)
 
 
 def settings_for(uri: str) -> Settings:
@@ -171,6 +221,7 @@ async def _measure(app: Any, workload: Workload, repeats: int, iterations: int) 
         "raw_transaction": contenders.raw_transaction,
     }
     stats = await interleaved_async(runs, repeats=repeats, iterations=iterations)
+    stages = await _stage_stats(app, workload, repeats, iterations)
     return WorkloadResult(
         workload,
         "measured",
@@ -179,6 +230,7 @@ async def _measure(app: Any, workload: Workload, repeats: int, iterations: int) 
         stats["raw_transaction"],
         len(pgrest_body),
         same_body,
+        stages,
     )
 
 
