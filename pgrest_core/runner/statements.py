@@ -131,6 +131,17 @@ class _Step:
     kind: str  # "close", "prepare" or "execute"
     command: _Command | None = None
     name: bytes = b""  # the prepared statement's name ("" = the unnamed statement)
+    statement: int = -1  # the index of the added statement it belongs to (-1: a Close)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Per added statement its result (None: skipped after an error), and the first error with
+    the index of the statement that raised it."""
+
+    results: list[PGresult | None]
+    error: Exception | None = None
+    failed_at: int | None = None
 
 
 class Batch:
@@ -151,6 +162,14 @@ class Batch:
         return len(self._commands) - 1
 
     async def run(self) -> list[PGresult]:
+        """Each added statement's result; raises the first error."""
+        outcome = await self.run_all()
+        if outcome.error is not None:
+            raise outcome.error
+        return [result for result in outcome.results if result is not None]
+
+    async def run_all(self) -> Outcome:
+        """Like `run`, but the first error is returned (with where it happened), not raised."""
         steps = self._steps()
         pgconn = self.conn.pgconn
         if psycopg.Pipeline.is_supported():
@@ -174,16 +193,18 @@ class Batch:
     def _steps(self) -> list[_Step]:
         cache = self.cache
         if cache is None:
-            return [_Step("execute", command) for command in self._commands]
+            return [
+                _Step("execute", command, statement=index) for index, command in enumerate(self._commands)
+            ]
         steps = [_Step("close", name=name) for name in cache.evicted]
         cache.evicted = []
         pending: dict[StatementKey, bytes] = {}  # prepared earlier in this same batch
-        for command in self._commands:
+        for index, command in enumerate(self._commands):
             name = cache.lookup(command.key) or pending.get(command.key)
             if name is None:
                 name = pending[command.key] = cache.new_name()
-                steps.append(_Step("prepare", command, name))
-            steps.append(_Step("execute", command, name))
+                steps.append(_Step("prepare", command, name, index))
+            steps.append(_Step("execute", command, name, index))
         return steps
 
     def _send(self, step: _Step) -> None:
@@ -202,27 +223,31 @@ class Batch:
         else:
             pgconn.send_query_params(command.query, command.params, command.types, command.formats)
 
-    def _outcome(self, steps: list[_Step], results: list[list[PGresult]]) -> list[PGresult]:
-        """Each executed statement's result; records what got prepared; raises the first error."""
-        outputs: list[PGresult] = []
+    def _outcome(self, steps: list[_Step], results: list[list[PGresult]]) -> Outcome:
+        """Each statement's result; records what got prepared; the first error as an exception."""
+        outputs: list[PGresult | None] = [None] * len(self._commands)
         error: PGresult | None = None
+        failed_at: int | None = None
         for step, step_results in zip(steps, results, strict=False):
             result = step_results[-1] if step_results else None
             if result is None or result.status == _ABORTED:
                 continue
             if result.status == _FATAL:
-                error = error or result
+                if error is None:
+                    error, failed_at = result, step.statement
             elif step.kind == "prepare" and self.cache is not None and step.command is not None:
                 self.cache.add(step.command.key, step.name)
             elif step.kind == "execute":
-                outputs.append(result)
-        if error is not None:
-            exception = errors.error_from_result(error, encoding=self.conn.info.encoding)
-            if exception.sqlstate == UNDEFINED_STATEMENT and self.cache is not None:
-                self.cache.forget_all()
-                raise StatementsLost() from exception
-            raise exception
-        return outputs
+                outputs[step.statement] = result
+        if error is None:
+            return Outcome(outputs)
+        exception: Exception = errors.error_from_result(error, encoding=self.conn.info.encoding)
+        if getattr(exception, "sqlstate", None) == UNDEFINED_STATEMENT and self.cache is not None:
+            self.cache.forget_all()
+            lost = StatementsLost()
+            lost.__cause__ = exception
+            exception = lost
+        return Outcome(outputs, exception, failed_at)
 
 
 def _pipeline_results(pgconn: pq.abc.PGconn, count: int) -> PQGen[list[list[PGresult]]]:

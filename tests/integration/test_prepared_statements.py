@@ -167,3 +167,69 @@ def test_a_request_survives_its_statements_being_deallocated(demo_db_uri: str) -
             return statuses
 
     assert run(scenario()) == [200, 200, 200]
+
+
+# --- checked writes that roll back: one batch ----------------------------------------------------
+
+DEFERRED_SQL = """
+create table public.deferred_child (
+    id int primary key,
+    director_id int references public.directors (id) deferrable initially deferred
+);
+grant select, insert on public.deferred_child to web_anon;
+"""
+
+
+def _count_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from pgrest_core.runner import statements
+
+    sent: list[int] = []
+    original = statements.Batch.run_all
+
+    async def counting(self: statements.Batch) -> statements.Outcome:
+        sent.append(len(self._commands))
+        return await original(self)
+
+    monkeypatch.setattr(statements.Batch, "run_all", counting)
+    return sent
+
+
+def _post(client: httpx.AsyncClient, body: object, *, tx: str, accept: str = "application/json") -> Any:
+    return client.post(
+        "/deferred_child",
+        json=body,
+        headers={"Prefer": f"return=representation, tx={tx}", "Accept": accept},
+    )
+
+
+@pytest.mark.parametrize(("tx", "batches"), [("rollback", 1), ("commit", 2)])
+def test_a_checked_write_that_rolls_back_takes_one_round_trip(
+    demo_db_uri: str, monkeypatch: pytest.MonkeyPatch, tx: str, batches: int
+) -> None:
+    import psycopg
+
+    with psycopg.connect(demo_db_uri, autocommit=True) as conn:
+        conn.execute(DEFERRED_SQL)
+    sent = _count_batches(monkeypatch)
+
+    async def scenario() -> tuple[int, int, int]:
+        settings = demo_settings(demo_db_uri, db_tx_end="commit-allow-override")
+        async with serving(settings) as (_, client):
+            sent.clear()
+            ok = await _post(client, {"id": 1, "director_id": 1}, tx=tx)
+            assert ok.status_code == 201, ok.text
+            count = len(sent)
+            # A deferred violation is still reported, after the statement ran.
+            violation = await _post(client, {"id": 2, "director_id": 999}, tx=tx)
+            assert violation.json()["code"] == "23503", violation.text
+            # The check's error comes before the deferred violation, as with two round trips.
+            both = await _post(
+                client,
+                [{"id": 3, "director_id": 999}, {"id": 4, "director_id": 999}],
+                tx=tx,
+                accept="application/vnd.pgrst.object+json",
+            )
+            assert both.json()["code"] == "PGRST116", both.text
+            return count, violation.status_code, both.status_code
+
+    assert run(scenario()) == (batches, 409, 406)
