@@ -21,6 +21,7 @@ from pgrest_core.errors import PgrstError
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.schema.model import SchemaCache
+from pgrest_core.shape_cache import ShapeCache
 
 NOT_IMPLEMENTED = "PGRST127"
 OPTIONS = Options(schemas=(schemas.SCHEMA,), aggregates_enabled=True)
@@ -146,6 +147,8 @@ class CaseResult:
     alchemy: Stats | None = None
     alchemy_calls: int | None = None
     floor_same_sql: bool | None = None  # the floor's text and parameters equal pgrest's
+    repeated: Stats | None = None  # the same request again, through the compiled-shape cache
+    repeated_calls: int | None = None
     notes: tuple[str, ...] = field(default=())
 
 
@@ -176,6 +179,24 @@ def pgrest_translator(case: Case, cache: SchemaCache) -> Callable[[], tuple[str,
         raise AssertionError(f"{case.request_line} was expected to fail with {case.expect_error}")
 
     return translate_error
+
+
+def repeated_translator(case: Case, cache: SchemaCache) -> Callable[[], tuple[str, tuple[object, ...]]]:
+    """The request as the server translates a shape it has seen before: parse, then the
+    compiled-shape cache (warmed here: first sighting, then the template) instead of plan +
+    compile, then render."""
+    shapes = ShapeCache()
+
+    def translate() -> tuple[str, tuple[object, ...]]:
+        request = parse_request(
+            case.method, case.path, case.query, case.headers, case.body, schemas=OPTIONS.schemas
+        )
+        statement = shapes.prepare(request, cache, OPTIONS).statement
+        return statement.render("psycopg"), statement.params
+
+    translate()
+    translate()
+    return translate
 
 
 def not_implemented(work: Callable[[], object]) -> bool:
@@ -209,6 +230,11 @@ def run_case(
     if not_implemented(pgrest):
         return CaseResult(case, "not implemented yet")
     contenders: dict[str, Callable[[], object]] = {"pgrest": pgrest}
+    if case.expect_error is None:
+        repeated = repeated_translator(case, cache)
+        if repeated() != pgrest():
+            raise AssertionError(f"{case.request_line}: the shape cache translates differently")
+        contenders["repeated"] = repeated
     same_sql = None
     if case.baseline:
         query = case.query
@@ -229,6 +255,8 @@ def run_case(
         alchemy=stats.get("alchemy"),
         alchemy_calls=calls.get("alchemy"),
         floor_same_sql=same_sql,
+        repeated=stats.get("repeated"),
+        repeated_calls=calls.get("repeated"),
     )
 
 

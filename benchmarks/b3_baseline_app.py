@@ -1,12 +1,20 @@
-"""B3's baseline: a minimal hand-written Starlette + psycopg-pool app serving pgrest's SQL.
+"""B3's baseline: a hand-written Starlette + psycopg-pool app serving pgrest's SQL.
 
 Each route runs the very statement pgrest emits for the same request (the texts come from a
-JSON file written by the benchmark), taking its values from the query string the way a
-hand-written endpoint would, and returns the JSON body the database built.
+JSON file written by the benchmark), taking its values from the request the way a hand-written
+endpoint would, and returns the JSON body the database built. Like pgrest, each request is one
+transaction as the anonymous role, written the way a psycopg user writes it:
+
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SET LOCAL ROLE web_anon")
+        row = await (await conn.execute(statement, params, prepare=True)).fetchone()
+
+The insert route rolls its transaction back (as pgrest does for `Prefer: tx=rollback`).
 
     python -m benchmarks.b3_baseline_app --statements FILE --db-uri URI --port N [--pool 10]
 
-Served by uvicorn with the same settings `pgrest serve` uses (one worker, no access log).
+Served by uvicorn with the settings `pgrest serve` uses (one worker, no access log, uvloop and
+httptools).
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 BODY_COLUMN = 2
+ROLE = "web_anon"
+STACK = "uvicorn + uvloop + httptools, Starlette, psycopg-pool (psycopg 3, prepare=True)"
 
 
 def build_app(statements: dict[str, str], db_uri: str, pool_size: int) -> Any:
@@ -32,27 +42,50 @@ def build_app(statements: dict[str, str], db_uri: str, pool_size: int) -> Any:
         db_uri, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=False
     )
 
-    async def answer(sql_text: str, params: tuple[object, ...]) -> Response:
-        async with pool.connection() as conn:
-            cursor = await conn.execute(sql_text, params, prepare=True)
+    async def answer(
+        key: str, params: tuple[object, ...], *, status: int = 200, rollback: bool = False
+    ) -> Response:
+        async with pool.connection() as conn, conn.transaction(force_rollback=rollback):
+            await conn.execute("SET LOCAL ROLE " + ROLE)
+            cursor = await conn.execute(statements[key], params, prepare=True)
             row = await cursor.fetchone()
         body = row[BODY_COLUMN] if row else "[]"
-        return Response(body.encode(), media_type="application/json; charset=utf-8")
+        return Response(body.encode(), status_code=status, media_type="application/json; charset=utf-8")
+
+    def bad_request(message: str) -> Response:
+        return Response(json.dumps({"message": message}).encode(), status_code=400)
 
     async def single_row(request: Request) -> Response:
         # /films?id=eq.3
         value = request.query_params.get("id", "")
         if not value.startswith("eq."):
-            return Response(b'{"message":"id=eq.<value> expected"}', status_code=400)
-        return await answer(statements["single_row"], (value[3:],))
+            return bad_request("id=eq.<value> expected")
+        return await answer("single_row", (value[3:],))
 
     async def page_100(request: Request) -> Response:
         # /films?select=id,title,year,rating&order=id&limit=100
-        return await answer(statements["page_100"], (int(request.query_params.get("limit", "100")),))
+        return await answer("page_100", (int(request.query_params.get("limit", "100")),))
 
     async def two_level_embed(request: Request) -> Response:
         # /films?select=title,directors(…),roles(character,actors(first_name))&order=id&limit=25
-        return await answer(statements["two_level_embed"], (int(request.query_params.get("limit", "25")),))
+        return await answer("two_level_embed", (int(request.query_params.get("limit", "25")),))
+
+    async def insert_returning(request: Request) -> Response:
+        # POST /films, one JSON object, return=representation, rolled back
+        try:
+            document = json.loads(await request.body())
+        except ValueError:
+            return bad_request("invalid JSON")
+        rows = document if isinstance(document, list) else [document]
+        return await answer("insert_returning", (json.dumps(rows),), status=201, rollback=True)
+
+    async def rpc(request: Request) -> Response:
+        # POST /rpc/search_films {"q": "…"}
+        try:
+            document = json.loads(await request.body())
+        except ValueError:
+            return bad_request("invalid JSON")
+        return await answer("rpc", (str(document.get("q", "")),))
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -65,6 +98,8 @@ def build_app(statements: dict[str, str], db_uri: str, pool_size: int) -> Any:
             Route("/single_row", single_row),
             Route("/page_100", page_100),
             Route("/two_level_embed", two_level_embed),
+            Route("/insert_returning", insert_returning, methods=["POST"]),
+            Route("/rpc", rpc, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
@@ -81,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     statements = json.loads(args.statements.read_text(encoding="utf-8"))
     app = build_app(statements, args.db_uri, args.pool)
-    # The same uvicorn settings as pgrest_cli/serve.py's run_server.
+    # The same uvicorn settings as pgrest_server/run.py's run_server.
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -90,6 +125,8 @@ def main() -> None:
         lifespan="on",
         access_log=False,
         server_header=False,
+        loop="uvloop",
+        http="httptools",
     )
     uvicorn.Server(config).run()
 

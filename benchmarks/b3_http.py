@@ -1,8 +1,9 @@
 """B3 HTTP: `pgrest serve` against a hand-written Starlette + psycopg-pool app, loaded by wrk.
 
 Both servers run as subprocesses under uvicorn with the same settings (one worker, 127.0.0.1,
-no access log, pools of the same size) against the same database, and answer the same
-request with the same SQL and the same body (checked before loading). wrk runs for a bounded
+no access log, uvloop + httptools, pools of the same size) against the same database, and
+answer the same request with the same SQL, status and body (checked before loading; an
+insert's generated id left out). wrk runs for a bounded
 time at each connection count, the two servers taking turns in every repeat.
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.b2_runner import ANON_ROLE, emitted_statement
-from benchmarks.workloads import READS, Workload
+from benchmarks.workloads import HTTP_ROUTES, Workload
 from pgrest_core.schema.snapshot import load_demo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +80,29 @@ def parse_wrk(output: str) -> WrkRun:
     return WrkRun(float(rate.group(1)), _duration_us(p50.group(1)), _duration_us(p99.group(1)), failures)
 
 
-def run_wrk(url: str, connections: int, seconds: float) -> WrkRun:
+def _lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal here (ASCII)
+
+
+def wrk_script(workload: Workload) -> str:
+    """A wrk Lua script sending the workload's method, headers (same-name ones joined) and body."""
+    headers: dict[str, list[str]] = {}
+    for name, value in workload.headers:
+        headers.setdefault(name, []).append(value)
+    lines = [f"wrk.method = {_lua_string(workload.method)}"]
+    lines += [
+        f"wrk.headers[{_lua_string(name)}] = {_lua_string(', '.join(values))}"
+        for name, values in headers.items()
+    ]
+    if workload.body is not None:
+        lines.append(f"wrk.body = {_lua_string(workload.body.decode())}")
+    return "\n".join(lines) + "\n"
+
+
+def run_wrk(url: str, connections: int, seconds: float, script: Path | None = None) -> WrkRun:
     argv = [
         "wrk",
+        *(["-s", str(script)] if script is not None else []),
         "-t1",
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
@@ -105,6 +126,26 @@ def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
         body: bytes = response.read()
         return body
+
+
+def _send(url: str, workload: Workload) -> tuple[int, bytes]:
+    headers: dict[str, str] = {}
+    for name, value in workload.headers:
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    request = urllib.request.Request(url, data=workload.body, headers=headers, method=workload.method)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+        body: bytes = response.read()
+        return response.status, body
+
+
+def _comparable(body: bytes) -> object:
+    """A body as compared between the servers: generated keys (`id` of an insert) left out."""
+    document = json.loads(body)
+    if isinstance(document, list):
+        return [
+            {k: v for k, v in row.items() if k != "id"} if isinstance(row, dict) else row for row in document
+        ]
+    return document
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
@@ -161,6 +202,7 @@ class Servers:
                     'server-host = "127.0.0.1"',
                     f"server-port = {self.pgrest_port}",
                     'log-level = "crit"',  # neither server logs requests
+                    'db-tx-end = "commit-allow-override"',  # the insert route asks for tx=rollback
                 ]
             )
             + "\n",
@@ -187,15 +229,22 @@ class Servers:
             ],
             "baseline",
         )
-        first = self.workloads[0]
-        _wait_ready(self.pgrest_url(first), *pgrest)
-        _wait_ready(self.baseline_url(first), *baseline)
+        _wait_ready(f"http://127.0.0.1:{self.pgrest_port}/films?limit=1", *pgrest)
+        _wait_ready(f"http://127.0.0.1:{self.baseline_port}/single_row?id=eq.1", *baseline)
 
     def check_same_bodies(self) -> None:
         for workload in self.workloads:
-            ours, theirs = _get(self.pgrest_url(workload)), _get(self.baseline_url(workload))
-            if ours != theirs:
-                raise RuntimeError(f"{workload.key}: the two servers answer different bodies")
+            ours, theirs = (
+                _send(self.pgrest_url(workload), workload),
+                _send(self.baseline_url(workload), workload),
+            )
+            if ours[0] != theirs[0] or _comparable(ours[1]) != _comparable(theirs[1]):
+                raise RuntimeError(f"{workload.key}: the two servers answer differently: {ours} vs {theirs}")
+
+    def script(self, workload: Workload) -> Path:
+        path = self.directory / f"{workload.key}.lua"
+        path.write_text(wrk_script(workload), encoding="utf-8")
+        return path
 
     def stop(self) -> None:
         for process in self.processes:
@@ -216,7 +265,7 @@ def run(
     *,
     repeats: int,
     seconds: float,
-    workloads: tuple[Workload, ...] = READS,
+    workloads: tuple[Workload, ...] = HTTP_ROUTES,
     connections: tuple[int, ...] = CONNECTIONS,
 ) -> list[LoadResult]:
     servers = Servers(db_uri, workloads)
@@ -226,14 +275,15 @@ def run(
         results = []
         for workload in workloads:
             urls = {"pgrest": servers.pgrest_url(workload), "baseline": servers.baseline_url(workload)}
+            script = servers.script(workload)
             for url in urls.values():  # warm up pools, prepared statements and caches
-                run_wrk(url, max(connections), 1)
+                run_wrk(url, max(connections), 1, script)
             for count in connections:
                 runs: dict[str, list[WrkRun]] = {"pgrest": [], "baseline": []}
                 for repeat in range(repeats):
                     order = ["pgrest", "baseline"] if repeat % 2 == 0 else ["baseline", "pgrest"]
                     for name in order:
-                        runs[name].append(run_wrk(urls[name], count, seconds))
+                        runs[name].append(run_wrk(urls[name], count, seconds, script))
                 results.append(LoadResult(workload, count, tuple(runs["pgrest"]), tuple(runs["baseline"])))
         return results
     finally:

@@ -44,5 +44,16 @@ INSERT_RETURNING = Workload(
     body=b'{"title":"Bench insert","year":2024,"genre":"drama","rating":7.5,"language":"English"}',
 )
 
+RPC_CALL = Workload(
+    "rpc",
+    "RPC call (search_films)",
+    "POST",
+    "/rpc/search_films",
+    headers=(("content-type", "application/json"),),
+    body=b'{"q":"Dune"}',
+)
+
 READS = (SINGLE_ROW, PAGE_100, TWO_LEVEL_EMBED)
-ALL = (*READS, INSERT_RETURNING)
+ALL = (*READS, INSERT_RETURNING, RPC_CALL)
+# B3's routes: the ones issue 10 names (single row, two-level embed, 100-row page, insert, RPC).
+HTTP_ROUTES = (SINGLE_ROW, TWO_LEVEL_EMBED, PAGE_100, INSERT_RETURNING, RPC_CALL)

@@ -25,10 +25,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgrest_core.errors import InternalError, JwtError, PgrstError
-from pgrest_core.pipeline import Options, prepare, respond
+from pgrest_core.pipeline import Options, respond
 from pgrest_core.prepared import Response
 from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
+from pgrest_core.shape_cache import ShapeCache
 from pgrest_core.stream import prepare_stream
 from pgrest_server.access_log import log_request
 from pgrest_server.cors import cors_headers, cors_preflight
@@ -116,6 +117,8 @@ class PgrestApp:
         self._starting = asyncio.Lock()
         self._started = False  # startup() has finished (the runner alone is set halfway through)
         self._mounted: dict[str, Options] = {}
+        # Repeated read shapes skip plan + compile; a reloaded schema cache empties it.
+        self.shapes = ShapeCache()
         self.reload_signal = reload_signal
         self._background: list[asyncio.Task[None]] = []
         self._verbose_errors = settings.client_error_verbosity == "verbose"
@@ -387,7 +390,7 @@ class PgrestApp:
                 transaction = transaction_for(request, auth, self.run_options, read_only=True, path=path)
                 runner = self._require_runner()
                 return await start_stream(runner, streamed, transaction, authenticated=auth.authenticated)
-        prepared = prepare(request, self.schema_cache, options)
+        prepared = self.shapes.prepare(request, self.schema_cache, options)
         timing.mark("plan")
         if prepared.answer is not None:  # OPTIONS, or the document without follow-privileges
             timing.mark("response")

@@ -26,8 +26,7 @@ _MESSAGE_HINT = (
     " and optional keys: 'details', 'hint'."
 )
 _DETAIL_HINT = (
-    "DETAIL must be a JSON object with obligatory keys: 'status', 'headers'"
-    " and optional key: 'status_text'."
+    "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'."
 )
 
 

@@ -14,20 +14,22 @@ sent. The body arrives as one text value: Python never iterates the rows of a re
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
+from psycopg.pq.abc import PGresult
 from psycopg_pool import AsyncConnectionPool
 
 from pgrest_core.fragment import Fragment, sql
 from pgrest_core.prepared import RESULT_COLUMNS, Prepared, ResultRow
 from pgrest_core.runner.errors import connection_failure, from_exception
+from pgrest_core.runner.statements import Batch, Outcome, SessionConnection, StatementsLost, first_row, rows
 
-TxEnd = Literal["commit", "commit-allow-override", "rollback", "rollback-allow-override"]
 Connection = psycopg.AsyncConnection[Any]
+TxEnd = Literal["commit", "commit-allow-override", "rollback", "rollback-allow-override"]
 
 
 def should_commit(tx_end: str, preference: str | None) -> bool:
@@ -84,75 +86,132 @@ def _top_plan_rows(explain_output: Any) -> int | None:
         return None
 
 
-async def _run(conn: Connection, fragment: Fragment, prepare: bool | None) -> psycopg.AsyncCursor[Any]:
-    return await conn.execute(fragment.render("psycopg"), fragment.params, prepare=prepare)
-
-
 async def execute(
     conn: Connection,
     prepared: Prepared,
     transaction: Transaction,
     *,
-    prepare: bool | None = None,
+    prepare: bool = True,
     check: Callable[[ResultRow], object] | None = None,
 ) -> ResultRow:
     """Run the request's transaction on `conn` (autocommit mode) and return its one result row.
 
-    All statements, COMMIT/ROLLBACK included, go out in one pipeline: one network round trip.
-    After an error PostgreSQL skips the rest of the pipeline, so a failed transaction is never
-    committed; it is rolled back here and the psycopg exception propagates.
+    All statements, COMMIT/ROLLBACK included, go out in one batch (statements.Batch): one
+    write and one read. After an error PostgreSQL skips the rest of the batch, so a failed
+    transaction is never committed; it is rolled back here and the psycopg exception
+    propagates. With `prepare`, each statement is prepared once per connection.
 
     With `check` (a write whose response can still fail: singular, max-affected), the
     transaction stays open until `check(row)` has returned; if it raises, the transaction is
     rolled back. COMMIT then costs a second round trip.
     """
+    try:
+        return await _execute(conn, prepared, transaction, prepare, check)
+    except StatementsLost:
+        # Nothing after the lost statement ran and the transaction was rolled back: run the
+        # request again once, preparing its statements anew.
+        return await _execute(conn, prepared, transaction, prepare, check)
+
+
+async def _execute(
+    conn: Connection,
+    prepared: Prepared,
+    transaction: Transaction,
+    prepare: bool,
+    check: Callable[[ResultRow], object] | None,
+) -> ResultRow:
     end = "COMMIT" if transaction.commit else "ROLLBACK"
     try:
-        async with _batch(conn) as pipeline:
-            # A read that commits needs no BEGIN/COMMIT: everything up to a pipeline's Sync is
-            # one implicit transaction, which the prelude makes read-only and which ends (and
-            # drops the prelude's settings) at the Sync. Two statements fewer per request.
-            implicit = (
-                pipeline is not None
-                and prepared.read_only
-                and transaction.prelude_sets_read_only
-                and transaction.commit
-                and check is None
-            )
-            if not implicit:
-                await conn.execute(begin_statement(prepared.read_only))
-            await _run(conn, transaction.prelude, prepare)
-            if transaction.pre_request is not None:
-                await _run(conn, transaction.pre_request, prepare)
-            main = await _run(conn, prepared.statement, prepare)
-            explain = None
-            if prepared.count_statement is not None:
-                explain = await _run(conn, sql("EXPLAIN (FORMAT JSON) ") + prepared.count_statement, prepare)
-            if check is None and not implicit:
-                await _finish(conn, end, prepared.read_only)
-            if pipeline is not None:
-                await pipeline.sync()
-            if prepared.recipe.body_format == "plan":
-                row = _explain_row(await main.fetchall())
-            else:
-                values = await main.fetchone()
-                plan = await explain.fetchone() if explain is not None else None
-                row = _result_row(values, _top_plan_rows(plan[0]) if plan else None)
+        batch = Batch(conn, prepare=prepare)
+        # A read that commits needs no BEGIN/COMMIT: everything up to a pipeline's Sync is
+        # one implicit transaction, which the prelude makes read-only and which ends (and
+        # drops the prelude's settings) at the Sync. Two statements fewer per request.
+        implicit = (
+            psycopg.Pipeline.is_supported()
+            and prepared.read_only
+            and transaction.prelude_sets_read_only
+            and transaction.commit
+            and check is None
+        )
+        # A checked write that rolls back ends the same way whatever the check says, so its end
+        # goes out in the same batch: one round trip instead of two (see _checked_rollback).
+        end_in_batch = not implicit and (check is None or not transaction.commit)
+        if not implicit:
+            batch.add(begin_statement(prepared.read_only))
+        _add(batch, transaction.prelude)
+        if transaction.pre_request is not None:
+            _add(batch, transaction.pre_request)
+        main = _add(batch, prepared.statement)
+        explain = None
+        if prepared.count_statement is not None:
+            explain = _add(batch, sql("EXPLAIN (FORMAT JSON) ") + prepared.count_statement)
+        if end_in_batch:
+            _finish(batch, end, prepared.read_only)
+        if check is not None and end_in_batch:
+            return _checked_rollback(conn, prepared, await batch.run_all(), main, explain, check)
+        row = _row(conn, prepared, await batch.run(), main, explain)
         if check is not None:
             check(row)
-            await _finish(conn, end, prepared.read_only)
+            finish = Batch(conn, prepare=prepare)
+            _finish(finish, end, prepared.read_only)
+            await finish.run()
     except BaseException:
         await _rollback_quietly(conn)
         raise
     return row
 
 
-async def _finish(conn: Connection, end: str, read_only: bool) -> None:
+def _row(
+    conn: Connection,
+    prepared: Prepared,
+    results: Sequence[PGresult | None],
+    main: int,
+    explain: int | None,
+) -> ResultRow:
+    main_result = results[main]
+    if main_result is None:
+        raise AssertionError("the main statement has no result")
+    if prepared.recipe.body_format == "plan":
+        return _explain_row(rows(conn, main_result))
+    explain_result = results[explain] if explain is not None else None
+    plan = first_row(conn, explain_result) if explain_result is not None else None
+    return _result_row(first_row(conn, main_result), _top_plan_rows(plan[0]) if plan else None)
+
+
+def _checked_rollback(
+    conn: Connection,
+    prepared: Prepared,
+    outcome: Outcome,
+    main: int,
+    explain: int | None,
+    check: Callable[[ResultRow], object],
+) -> ResultRow:
+    """The result of a checked write whose SET CONSTRAINTS and ROLLBACK ran in its own batch.
+
+    The errors come out in the order two round trips would give them: one of the statement
+    itself first, then the check's, then a deferred constraint violation (SET CONSTRAINTS).
+    """
+    error, failed_at = outcome.error, outcome.failed_at
+    last_of_request = explain if explain is not None else main
+    if error is not None and (failed_at is None or failed_at <= last_of_request):
+        raise error
+    row = _row(conn, prepared, outcome.results, main, explain)
+    check(row)
+    if error is not None:
+        raise error
+    return row
+
+
+def _add(batch: Batch, fragment: Fragment) -> int:
+    return batch.add(fragment.render("psycopg"), fragment.params)
+
+
+def _finish(batch: Batch, end: str, read_only: bool) -> None:
     """End the transaction; deferred constraints are checked first, so that a violation is an
     error the client sees even when the transaction is rolled back anyway."""
     if not read_only:
-        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    await conn.execute(end)
+        batch.add("SET CONSTRAINTS ALL IMMEDIATE")
+    batch.add(end)
 
 
 def _explain_row(rows: list[tuple[Any, ...]]) -> ResultRow:
@@ -168,22 +227,12 @@ def _explain_row(rows: list[tuple[Any, ...]]) -> ResultRow:
     return ResultRow(total_count=None, page_count=0, body=body)
 
 
-@asynccontextmanager
-async def _batch(conn: Connection) -> AsyncIterator[psycopg.AsyncPipeline | None]:
-    """Pipeline mode when libpq supports it (14+); otherwise statements run one by one."""
-    if psycopg.Pipeline.is_supported():
-        async with conn.pipeline() as pipeline:
-            yield pipeline
-    else:
-        yield None
-
-
 async def _rollback_quietly(conn: Connection) -> None:
     """Roll back after an error; a broken connection is left for the pool to discard."""
     if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         return
     try:
-        await conn.execute("ROLLBACK")
+        await conn.execute("ROLLBACK", prepare=False)
     except psycopg.Error:
         pass
 
@@ -196,6 +245,7 @@ def open_pool_args(conninfo: str, *, max_size: int, timeout: float, min_size: in
         "max_size": max(1, max_size),
         "timeout": timeout,
         "kwargs": {"autocommit": True},
+        "connection_class": SessionConnection,
         "open": False,
     }
 
@@ -212,11 +262,11 @@ class Runner:
         prepared_statements: bool = True,
     ) -> None:
         self.conninfo = conninfo
-        self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+        self.pool: AsyncConnectionPool[SessionConnection] = AsyncConnectionPool(
             **open_pool_args(conninfo, max_size=pool_size, timeout=acquisition_timeout)
         )
-        # Like PostgREST, prepare every statement (psycopg keeps the most used ones per
-        # connection) unless told not to, as behind transaction-pooling proxies like PgBouncer.
+        # Like PostgREST, prepare every statement (each connection keeps the most recently
+        # used ones) unless told not to, as behind transaction-pooling proxies like PgBouncer.
         self.prepare: bool = prepared_statements
 
     async def open(self, *, wait: bool = True, timeout: float = 30.0) -> None:
@@ -226,7 +276,7 @@ class Runner:
         await self.pool.close()
 
     @asynccontextmanager
-    async def dedicated_connection(self) -> AsyncIterator[Connection]:
+    async def dedicated_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A new connection outside the pool (schema loading, LISTEN): it fails fast when the
         database is down instead of waiting for the pool's acquisition timeout."""
         try:

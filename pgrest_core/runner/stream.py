@@ -50,12 +50,13 @@ class RowStream:
 
 
 async def _start(conn: Connection, rows: Fragment, transaction: Transaction) -> RowStream:
-    await conn.execute(begin_statement(True))
-    await conn.execute(transaction.prelude.render("psycopg"), transaction.prelude.params)
+    # Never prepared: these run once per stream, and behind PgBouncer nothing may be.
+    await conn.execute(begin_statement(True), prepare=False)
+    await conn.execute(transaction.prelude.render("psycopg"), transaction.prelude.params, prepare=False)
     if transaction.pre_request is not None:
         pre_request = transaction.pre_request
-        await conn.execute(pre_request.render("psycopg"), pre_request.params)
-    gucs = await (await conn.execute(_GUCS)).fetchone()
+        await conn.execute(pre_request.render("psycopg"), pre_request.params, prepare=False)
+    gucs = await (await conn.execute(_GUCS, prepare=False)).fetchone()
     cursor = conn.cursor(name="pgrst_stream")
     await cursor.execute(rows.render("psycopg"), rows.params)
     headers, status = gucs if gucs is not None else (None, None)
@@ -82,7 +83,7 @@ async def open_stream(
                 raise mapped from error
             async with stream.cursor:
                 yield stream
-            await conn.execute("COMMIT")
+            await conn.execute("COMMIT", prepare=False)
         finally:
             await _end_quietly(conn)
 
@@ -92,6 +93,6 @@ async def _end_quietly(conn: Connection) -> None:
     if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         return
     try:
-        await conn.execute("ROLLBACK")
+        await conn.execute("ROLLBACK", prepare=False)
     except psycopg.Error:
         pass

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from pgrest_core.config import Settings
-from pgrest_server import app as asgi
+from pgrest_core.shape_cache import ShapeCache
 from pgrest_server.app import PgrestApp, create_app
 from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database
@@ -157,7 +157,7 @@ def test_unexpected_errors_are_500_without_traceback(
     def broken(*args: object) -> object:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(asgi, "prepare", broken)
+    monkeypatch.setattr(ShapeCache, "prepare", broken)
     with caplog.at_level(logging.ERROR, logger="pgrest"):
         response = get(replace(settings, log_level="error"), "/items")
     assert response.status_code == 500

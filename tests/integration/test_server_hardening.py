@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from pgrest_core.config import LogLevel, Settings
-from pgrest_server import app as asgi
+from pgrest_core.shape_cache import ShapeCache
 from pgrest_server.access_log import ACCESS_LOGGER, configure_logging
 from pgrest_server.app import PgrestApp, create_app
 from pgrest_server.limits import MAX_HEADER_FIELDS, MAX_REQUEST_TARGET
@@ -284,14 +284,14 @@ def test_log_level_selects_requests_by_status(
     settings: Settings, level: LogLevel, access_records: Collector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     configure_logging(level)
-    real_prepare = asgi.prepare  # type: ignore[attr-defined]
+    real_prepare = ShapeCache.prepare
 
-    def prepare(request: Any, *args: Any) -> Any:
+    def prepare(self: ShapeCache, request: Any, *args: Any) -> Any:
         if getattr(request.target, "name", None) == "boom":
             raise RuntimeError("boom")
-        return real_prepare(request, *args)
+        return real_prepare(self, request, *args)
 
-    monkeypatch.setattr(asgi, "prepare", prepare)
+    monkeypatch.setattr(ShapeCache, "prepare", prepare)
 
     async def main() -> list[int]:
         async with serving(replace(settings, log_level=level)) as (_, client):
