@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 @click.option("--port", type=int, help="Override server-port.")
 def serve(config_file: str | None, demo: bool, host: str | None, port: int | None) -> None:
     """Serve PostgREST's API over HTTP."""
-    from pgrest_core.config import ConfigError
+    from pgrest_core.settings import ConfigError
     from pgrest_server.run import ANY_HOST, exit_on_sigterm, load_config, run_server, start_demo
 
     try:

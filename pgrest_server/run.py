@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pgrest_core.config import Settings
+    from pgrest_core.settings import Settings
     from pgrest_server.postgres import TempPostgres
 
 DEMO_DATABASE = "pgrest_demo"
@@ -32,7 +32,7 @@ def load_config(config_file: str | None, env: Mapping[str, str]) -> tuple[Settin
 
     Raises ConfigError (bad values) or OSError (an unreadable file).
     """
-    from pgrest_core.config import load_settings, resolve_file_references
+    from pgrest_core.configfile import load_settings, resolve_file_references
 
     text = Path(config_file).read_text(encoding="utf-8") if config_file else None
     settings, warnings = load_settings(text, env)

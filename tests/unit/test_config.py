@@ -235,14 +235,26 @@ def test_unknown_key_is_a_warning() -> None:
 
 
 def test_known_postgrest_keys_raise_no_warning() -> None:
-    text = (
-        "internal-schema-cache-load-sleep = 10\nurl-use-legacy-target-names = false\n"
-        "server-otel-enabled = true\ndb-pool-automatic-recovery = false\n"
-    )
+    text = "url-use-legacy-target-names = false\ndb-pool-automatic-recovery = false\n"
     s = load(text)
     assert s.url_use_legacy_target_names is False
-    assert s.server_otel_enabled is True
     assert s.db_pool_automatic_recovery is False
+
+
+def test_keys_pgrest_does_not_read_are_warned_about_never_silently_accepted() -> None:
+    # PostgREST's internal test knobs and removed names change nothing here: say so.
+    _, warnings = parse_config_file("internal-schema-cache-load-sleep = 10\nserver-proxy-uri = \"x\"\n")
+    assert len(warnings) == 2
+    assert "internal-schema-cache-load-sleep" in warnings[0]
+    assert "server-proxy-uri" in warnings[1]
+
+
+def test_server_otel_enabled_true_is_refused_false_is_accepted() -> None:
+    assert load("server-otel-enabled = false").server_otel_enabled is False
+    with pytest.raises(ConfigError, match="server-otel-enabled.*OpenTelemetry"):
+        load("server-otel-enabled = true")
+    with pytest.raises(ConfigError, match="server-otel-enabled"):
+        settings_from_env({"PGRST_SERVER_OTEL_ENABLED": "true"})
 
 
 def test_every_stored_key_has_an_environment_variable() -> None:
