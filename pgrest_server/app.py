@@ -15,13 +15,14 @@ only by the server, never by `import pgrest_core`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pgrest_core.ast import RootTarget
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from pgrest_core.auth import Authenticator, AuthResult
     from pgrest_core.config import Settings
     from pgrest_core.runner.execute import Runner, Transaction
+    from pgrest_core.runner.pool import PoolStats
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -68,6 +70,37 @@ _LOG_LEVELS = {
     "debug": logging.DEBUG,
 }
 _RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
+_CONFIG_RELOAD_PAYLOADS = ("reload config", "")
+# Settings that only a restart changes, as in PostgREST (not reloadable): the pool, the
+# listeners, logging, and the database connection itself.
+_FIXED_AT_STARTUP = (
+    "db_uri",
+    "db_pool",
+    "db_pool_acquisition_timeout",
+    "db_pool_max_lifetime",
+    "db_pool_max_idletime",
+    "server_host",
+    "server_port",
+    "server_unix_socket",
+    "server_unix_socket_mode",
+    "admin_server_host",
+    "admin_server_port",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCacheStats:
+    """Schema cache loads so far, for /metrics (pgrst_schema_cache_loads_total and query time)."""
+
+    loads_succeeded: int = 0
+    loads_failed: int = 0
+    last_query_seconds: float | None = None
+
+    def loaded(self, seconds: float) -> SchemaCacheStats:
+        return replace(self, loads_succeeded=self.loads_succeeded + 1, last_query_seconds=seconds)
+
+    def failed(self) -> SchemaCacheStats:
+        return replace(self, loads_failed=self.loads_failed + 1)
 
 
 def schema_cache_unavailable() -> PgrstError:
@@ -105,6 +138,20 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+# The SQL of the request being handled, for log-query (set by `handle`, read by `_http`).
+_request_query: contextvars.ContextVar[str | None] = contextvars.ContextVar("pgrest_query", default=None)
+
+
+def _logs_request(level: str, status: int) -> bool:
+    """Whether log-level logs a request with this status (and, with log-query, its SQL):
+    crit none, error 5xx, warn 4xx and 5xx, info and debug every request."""
+    if level in ("info", "debug"):
+        return True
+    if level == "warn":
+        return status >= 400
+    return level == "error" and status >= 500
+
+
 class ServerTiming:
     """Durations of the request's phases, for the `Server-Timing` header."""
 
@@ -127,10 +174,27 @@ class PgrestApp:
     def __init__(
         self, settings: Settings, *, schema_cache: SchemaCache | None = None, reload_signal: bool = False
     ) -> None:
+        # The file and PGRST_* settings; the in-database configuration is applied over them.
+        self.base_settings = settings
+        # Re-reads the file and PGRST_* on `NOTIFY pgrst, 'reload config'` (set by `pgrest serve`).
+        self.config_loader: Callable[[], Settings] | None = None
+        # Called with a reason when the database is lost and db-pool-automatic-recovery is off:
+        # `pgrest serve` then exits with status 1. Without it the app only logs the loss.
+        self.on_fatal: Callable[[str], None] | None = None
+        self.schema_cache: SchemaCache | None = schema_cache
+        self.schema_cache_stats = SchemaCacheStats()
+        self.runner: Runner | None = None
+        self.reload_signal = reload_signal
+        self._background: list[asyncio.Task[None]] = []
+        self._use_settings(settings)
+        self._log_requests = _LOG_LEVELS.get(str(settings.log_level), logging.ERROR) < logging.CRITICAL
+        _configure_logging(settings.log_level)
+
+    def _use_settings(self, settings: Settings) -> None:
+        """Make `settings` the effective ones, with everything derived from them."""
         from pgrest_core.auth import Authenticator
 
         self.settings = settings
-        self.schema_cache: SchemaCache | None = schema_cache
         self.authenticator: Authenticator = Authenticator.from_settings(settings)
         self.options = Options(
             schemas=tuple(settings.db_schemas),
@@ -139,12 +203,9 @@ class PgrestApp:
             plan_enabled=settings.db_plan_enabled,
             legacy_target_names=settings.url_use_legacy_target_names,
         )
-        self.runner: Runner | None = None
-        self.reload_signal = reload_signal
-        self._background: list[asyncio.Task[None]] = []
         self._verbose_errors = settings.client_error_verbosity == "verbose"
-        self._log_requests = _LOG_LEVELS.get(str(settings.log_level), logging.ERROR) < logging.CRITICAL
-        _configure_logging(settings.log_level)
+        if self.runner is not None:
+            self.runner.prepare = settings.db_prepared_statements
 
     # -- ASGI entry point ----------------------------------------------------------------------
 
@@ -176,19 +237,28 @@ class PgrestApp:
     async def startup(self) -> None:
         """Open the pool, load the schema cache (retrying in the background if the DB is down)."""
         from pgrest_core.runner.execute import Runner
+        from pgrest_core.runner.pool import PoolOptions
 
         settings = self.settings
         self.runner = Runner(
             settings.db_uri,
-            pool_size=settings.db_pool,
-            acquisition_timeout=float(settings.db_pool_acquisition_timeout),
             prepared_statements=settings.db_prepared_statements,
+            pool_options=PoolOptions.from_settings(settings),
         )
         await self.runner.open(wait=False)
+        if settings.db_config:
+            try:
+                await self.reload_config()
+            except Exception as error:
+                # Like the schema cache: serve with the file's settings, retry with the cache.
+                log.error("could not read the in-database configuration: %s", error)
+                self._lost_database(f"could not read the in-database configuration: {error}")
         if self.schema_cache is None:
             try:
                 await self.reload_schema_cache()
             except Exception:
+                if not settings.db_pool_automatic_recovery:
+                    raise  # db-pool-automatic-recovery = false: no retrying, startup fails
                 log.exception("could not load the schema cache; retrying in the background")
                 self._spawn(self._retry_schema_cache())
         if settings.db_channel_enabled:
@@ -196,6 +266,8 @@ class PgrestApp:
         if self.reload_signal:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self._reload_logged()))
+            # SIGUSR2 re-reads the configuration, as in PostgREST.
+            loop.add_signal_handler(signal.SIGUSR2, lambda: self._spawn(self._reload_config_logged()))
 
     async def shutdown(self) -> None:
         for task in self._background:
@@ -208,6 +280,7 @@ class PgrestApp:
         self._background.clear()
         if self.reload_signal:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR2)
         if self.runner is not None:
             await self.runner.close()
             self.runner = None
@@ -226,10 +299,94 @@ class PgrestApp:
         from pgrest_core.runner.introspect import load_schema_cache
 
         runner = self._require_runner()
-        async with runner.dedicated_connection() as conn:
-            cache = await load_schema_cache(conn, tuple(self.settings.db_schemas))
+        started = time.perf_counter()
+        try:
+            async with runner.dedicated_connection() as conn:
+                cache = await load_schema_cache(conn, tuple(self.settings.db_schemas))
+        except Exception:
+            self.schema_cache_stats = self.schema_cache_stats.failed()
+            raise
+        self.schema_cache_stats = self.schema_cache_stats.loaded(time.perf_counter() - started)
         self.schema_cache = cache
         log.info("schema cache loaded")
+
+    async def reload_config(self) -> None:
+        """Re-read the configuration: the file and PGRST_* (through `config_loader`, if set), then
+        the in-database configuration over them when db-config is on. Reloads the schema cache
+        when the exposed schemas changed. Pool, server and logging settings keep their startup
+        values, as in PostgREST."""
+        from pgrest_core.runner.db_config import apply_db_config
+
+        base = self.config_loader() if self.config_loader is not None else self.base_settings
+        fixed = {name: getattr(self.base_settings, name) for name in _FIXED_AT_STARTUP}
+        base = replace(base, **fixed)
+        self.base_settings = base
+        settings = base
+        if base.db_config:
+            async with self._require_runner().dedicated_connection() as conn:
+                settings = await apply_db_config(conn, base)
+        previous = self.settings
+        self._use_settings(settings)
+        log.info("config reloaded")
+        if self.schema_cache is not None and (
+            settings.db_schemas != previous.db_schemas
+            or settings.db_extra_search_path != previous.db_extra_search_path
+        ):
+            await self.reload_schema_cache()
+
+    async def _reload_config_logged(self) -> None:
+        from pgrest_core.settings import ConfigError
+
+        try:
+            await self.reload_config()
+        except ConfigError as error:  # a bad value: keep serving with the current settings
+            log.error("config reload failed, the configuration is unchanged: %s", error)
+        except Exception as error:
+            log.error("config reload failed: %s", error)
+            self._lost_database(f"config reload failed: {error}")
+
+    def _lost_database(self, reason: str) -> None:
+        """With db-pool-automatic-recovery off, a lost database ends the server (`on_fatal`)."""
+        if self.settings.db_pool_automatic_recovery:
+            return
+        log.critical("%s; db-pool-automatic-recovery is off, stopping", reason)
+        if self.on_fatal is not None:
+            self.on_fatal(reason)
+
+    # -- state for the admin server (pgrest_server.admin) -----------------------------------------
+
+    @property
+    def schema_cache_loaded(self) -> bool:
+        """Whether a schema cache is loaded (requests can be served)."""
+        return self.schema_cache is not None
+
+    async def database_reachable(self, timeout: float = 5.0) -> bool:
+        """Whether a pooled connection answers `SELECT 1` within `timeout` seconds."""
+        import psycopg
+        import psycopg_pool
+
+        runner = self.runner
+        if runner is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout):
+                async with runner.pool.connection(timeout=timeout) as conn:
+                    await conn.execute("SELECT 1")
+        except (psycopg.Error, psycopg_pool.PoolTimeout, TimeoutError, OSError):
+            return False
+        return True
+
+    async def ready(self) -> bool:
+        """PostgREST's /ready: the schema cache is loaded and the database answers."""
+        return self.schema_cache_loaded and await self.database_reachable()
+
+    def pool_stats(self) -> PoolStats | None:
+        """The connection pool's figures for /metrics; None before startup."""
+        from pgrest_core.runner.pool import PoolStats
+
+        if self.runner is None:
+            return None
+        return PoolStats.from_psycopg(self.runner.pool.get_stats(), self.settings.db_pool)
 
     async def _reload_logged(self) -> None:
         try:
@@ -269,10 +426,14 @@ class PgrestApp:
                         await self._reload_logged()
                     first, delay = False, 1.0
                     async for notification in conn.notifies():
+                        # An empty payload reloads both, the configuration first (PostgREST's order).
+                        if notification.payload in _CONFIG_RELOAD_PAYLOADS and self.settings.db_config:
+                            await self._reload_config_logged()
                         if notification.payload in _RELOAD_PAYLOADS:
                             await self._reload_logged()
             except psycopg.Error as error:
                 log.error("listener on %s failed: %s; retrying in %.0fs", channel, error, delay)
+                self._lost_database(f"the listener on {channel} lost its connection: {error}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 32.0)
 
@@ -295,6 +456,8 @@ class PgrestApp:
             try:
                 response = await self.handle(method, path, scope, headers, body)
             except PgrstError as error:
+                if error.code == "PGRST001":  # the database connection failed or dropped
+                    self._lost_database(f"lost the database connection: {error.message}")
                 response = error_response(error, verbose=self._verbose_errors)
             except Exception:
                 log.exception("unexpected error handling %s %s", method, path)
@@ -302,6 +465,9 @@ class PgrestApp:
             response = _with_headers(response, cors_headers(headers, allowed_origins))
         response = _with_headers(response, self._trace_header(headers))
         await _send_response(send, response, head=method == "HEAD")
+        query = _request_query.get() if self.settings.log_query else None
+        if query is not None and _logs_request(self.settings.log_level, response.status):
+            print(query, file=sys.stderr, flush=True)  # before the request's line, as PostgREST does
         if self._log_requests:
             elapsed = (time.perf_counter() - started) * 1000
             print(f"{method} {path} {response.status} {elapsed:.1f}ms", file=sys.stderr, flush=True)
@@ -330,6 +496,9 @@ class PgrestApp:
             schemas=tuple(self.settings.db_schemas),
         )
         timing.mark("parse")
+        if request.preferences.timezone is not None and not self.settings.db_timezone_enabled:
+            # db-timezone-enabled = false: `Prefer: timezone` is neither applied nor reported.
+            request = replace(request, preferences=replace(request.preferences, timezone=None))
         if self.schema_cache is None:
             raise schema_cache_unavailable()
         root_spec = False  # db-root-spec answered `GET /` as application/openapi+json
@@ -342,6 +511,8 @@ class PgrestApp:
             timing.mark("response")
             return self._timed(response, timing)
         prepared = prepare(request, self.schema_cache, self.options)
+        if self.settings.log_query:
+            _request_query.set(prepared.statement.render("psycopg"))
         timing.mark("plan")
         # Writes build their response before COMMIT: a response that fails rolls them back.
         check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None

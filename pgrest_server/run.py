@@ -6,14 +6,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import signal
-from collections.abc import Mapping
+import socket
+import stat
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pgrest_core.settings import Settings
+    from pgrest_server.app import PgrestApp
     from pgrest_server.postgres import TempPostgres
 
 DEMO_DATABASE = "pgrest_demo"
@@ -60,30 +66,100 @@ def start_demo(settings: Settings) -> tuple[Settings, TempPostgres]:
     return demo_settings, postgres
 
 
-def run_server(settings: Settings) -> None:
-    """Serve `settings` with uvicorn until SIGTERM/SIGINT."""
+def run_server(settings: Settings, config_loader: Callable[[], Settings] | None = None) -> None:
+    """Serve `settings` with uvicorn until SIGTERM/SIGINT, with the admin server when
+    admin-server-port is set. `config_loader` re-reads the file and PGRST_* on 'reload config'.
+
+    Exits with status 1 when db-pool-automatic-recovery is off and the database is lost.
+    """
     import uvicorn
 
     from pgrest_server.app import create_app
 
     app = create_app(settings, reload_signal=True)
+    app.config_loader = config_loader
+    common: dict[str, Any] = {"log_level": "warning", "access_log": False, "server_header": False}
+    sockets: list[socket.socket] = []
     if settings.server_unix_socket:
-        config = uvicorn.Config(app, uds=settings.server_unix_socket, log_level="warning", lifespan="on")
+        sockets.append(bind_unix_socket(settings.server_unix_socket, settings.server_unix_socket_mode))
+        config = uvicorn.Config(app, lifespan="on", **common)
     else:
         config = uvicorn.Config(
-            app,
-            host=bind_host(settings.server_host),
-            port=settings.server_port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-            server_header=False,
+            app, host=bind_host(settings.server_host), port=settings.server_port, lifespan="on", **common
         )
     server = uvicorn.Server(config)
-    server.run()
+    fatal: list[str] = []
+
+    def stop_on_fatal(reason: str) -> None:
+        fatal.append(reason)
+        server.should_exit = True
+
+    app.on_fatal = stop_on_fatal
+    admin = admin_server(app, settings, server)
+    asyncio.run(_serve(server, admin, sockets))
+    if fatal:
+        raise SystemExit(1)
     if not server.started:
         # Startup failed (port taken, lifespan error): uvicorn already said why.
         raise SystemExit(3)
+
+
+def bind_unix_socket(path: str, mode: int) -> socket.socket:
+    """A listening unix socket at `path` with file mode `mode` (server-unix-socket-mode).
+
+    Bound here rather than by uvicorn, which would set its own mode on the file.
+    """
+    if os.path.exists(path) and stat.S_ISSOCK(os.stat(path).st_mode):
+        os.unlink(path)  # a stale socket from an earlier run
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        os.chmod(path, mode)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def admin_server(app: PgrestApp, settings: Settings, api: Any) -> Any:
+    """The admin server's uvicorn.Server for admin-server-host/port, or None without a port.
+
+    It leaves signal handling to the API server (`api`), which stops it when it stops.
+    """
+    if settings.admin_server_port is None:
+        return None
+    import uvicorn
+
+    from pgrest_server.admin import AdminApp
+
+    class AdminServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    admin_app = AdminApp(app, api_serving=lambda: bool(api.started) and not api.should_exit)
+    config = uvicorn.Config(
+        admin_app,
+        host=bind_host(settings.effective_admin_server_host),
+        port=settings.admin_server_port,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+    return AdminServer(config)
+
+
+async def _serve(api: Any, admin: Any, sockets: list[socket.socket]) -> None:
+    """Run the API server (and the admin server) in this event loop until the API server stops."""
+    admin_task = asyncio.create_task(admin.serve()) if admin is not None else None
+    try:
+        await api.serve(sockets=sockets or None)
+    finally:
+        if admin_task is not None:
+            admin.should_exit = True
+            await admin_task
 
 
 def exit_on_sigterm() -> None:

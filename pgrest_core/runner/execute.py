@@ -24,6 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from pgrest_core.plan.types import RESULT_COLUMNS, Prepared, ResultRow
 from pgrest_core.runner.errors import connection_failure, from_exception
+from pgrest_core.runner.pool import PoolOptions, pool_args
 from pgrest_core.sql.fragment import Fragment, sql
 
 TxEnd = Literal["commit", "commit-allow-override", "rollback", "rollback-allow-override"]
@@ -210,11 +211,16 @@ class Runner:
         pool_size: int = 10,
         acquisition_timeout: float = 10.0,
         prepared_statements: bool = True,
+        pool_options: PoolOptions | None = None,
     ) -> None:
         self.conninfo = conninfo
-        self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
-            **open_pool_args(conninfo, max_size=pool_size, timeout=acquisition_timeout)
+        # `pool_options` (all db-pool-* settings, see runner.pool) supersedes the two sizes above.
+        args = (
+            pool_args(conninfo, pool_options)
+            if pool_options is not None
+            else open_pool_args(conninfo, max_size=pool_size, timeout=acquisition_timeout)
         )
+        self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(**args)
         # Like PostgREST, prepare every statement (psycopg keeps the most used ones per
         # connection) unless told not to, as behind transaction-pooling proxies like PgBouncer.
         self.prepare: bool = prepared_statements
