@@ -518,7 +518,9 @@ class PgrestApp:
         check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None
         row = await self._require_runner().run(
             prepared,
-            self._transaction(request, path, auth, prepared.read_only),
+            self._transaction(
+                request, path, auth, prepared.read_only, function_settings=prepared.function_settings
+            ),
             authenticated=auth.authenticated,
             check=check,
         )
@@ -570,7 +572,15 @@ class PgrestApp:
             return _with_headers(response, (("Server-Timing", timing.header()),))
         return response
 
-    def _transaction(self, request: ApiRequest, path: str, auth: AuthResult, read_only: bool) -> Transaction:
+    def _transaction(
+        self,
+        request: ApiRequest,
+        path: str,
+        auth: AuthResult,
+        read_only: bool,
+        *,
+        function_settings: tuple[tuple[str, str], ...] = (),
+    ) -> Transaction:
         from pgrest_core.runner.execute import Transaction, should_commit
 
         settings = self.settings
@@ -588,6 +598,8 @@ class PgrestApp:
             # Also set when BEGIN … READ ONLY is skipped (see runner.execute): reads stay reads.
             extra=(("transaction_read_only", "on"),) if read_only else (),
         )
+        if function_settings:
+            context = replace(context, extra=context.extra + hoisted(function_settings, settings))
         pre_request = pre_request_call(settings.db_pre_request) if settings.db_pre_request else None
         return Transaction(
             prelude=prelude(context),
@@ -595,6 +607,15 @@ class PgrestApp:
             commit=should_commit(settings.db_tx_end, request.preferences.tx),
             prelude_sets_read_only=read_only,
         )
+
+
+def hoisted(
+    function_settings: tuple[tuple[str, str], ...], settings: Settings
+) -> tuple[tuple[str, str], ...]:
+    """The called function's SET options that db-hoisted-tx-settings lets apply to the whole
+    transaction (so that `SET statement_timeout` on a function limits the request)."""
+    allowed = set(settings.db_hoisted_tx_settings)
+    return tuple((name, value) for name, value in function_settings if name in allowed)
 
 
 def _with_tx_preference(response: Response, request: ApiRequest, settings: Settings) -> Response:

@@ -65,6 +65,9 @@ class Prepared:
     # The response can still fail (singular, max-affected, PUT's key check): build it before
     # COMMIT, so that a failure rolls the transaction back.
     check_before_commit: bool = False
+    # A called function's SET clause: the server applies those named in db-hoisted-tx-settings
+    # to the whole transaction (a SET clause alone only lasts while the function runs).
+    function_settings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
