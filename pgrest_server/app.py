@@ -399,6 +399,10 @@ class PgrestApp:
         while self.schema_cache is None:
             await asyncio.sleep(delay)
             try:
+                if self.settings.db_config:
+                    # The in-database configuration could not be read either: it may name
+                    # the schemas the cache is for.
+                    await self.reload_config()
                 await self.reload_schema_cache()
             except Exception as error:
                 log.error("schema cache still unavailable: %s", error)
