@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import stat
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -96,12 +97,39 @@ def run_server(settings: Settings, config_loader: Callable[[], Settings] | None 
 
     app.on_fatal = stop_on_fatal
     admin = admin_server(app, settings, server)
-    asyncio.run(_serve(server, admin, sockets))
+    admin_sockets: list[socket.socket] = []
+    if admin is not None and settings.admin_server_port is not None:
+        # Bound before anything starts, so that a taken port is one clear error (status 1).
+        host = bind_host(settings.effective_admin_server_host)
+        try:
+            admin_sockets.append(bind_tcp_socket(host, settings.admin_server_port))
+        except OSError as error:
+            print(
+                f"pgrest: admin server cannot listen on {host}:{settings.admin_server_port}: {error}",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from None
+    asyncio.run(_serve(server, admin, sockets, admin_sockets))
     if fatal:
         raise SystemExit(1)
     if not server.started:
         # Startup failed (port taken, lifespan error): uvicorn already said why.
         raise SystemExit(3)
+
+
+def bind_tcp_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host`:`port` (IPv6 when the host is an IPv6 address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def bind_unix_socket(path: str, mode: int) -> socket.socket:
@@ -151,9 +179,13 @@ def admin_server(app: PgrestApp, settings: Settings, api: Any) -> Any:
     return AdminServer(config)
 
 
-async def _serve(api: Any, admin: Any, sockets: list[socket.socket]) -> None:
+async def _serve(
+    api: Any, admin: Any, sockets: list[socket.socket], admin_sockets: list[socket.socket]
+) -> None:
     """Run the API server (and the admin server) in this event loop until the API server stops."""
-    admin_task = asyncio.create_task(admin.serve()) if admin is not None else None
+    admin_task = None
+    if admin is not None:
+        admin_task = asyncio.create_task(admin.serve(sockets=admin_sockets or None))
     try:
         await api.serve(sockets=sockets or None)
     finally:

@@ -167,3 +167,18 @@ def test_bad_config_as_positional_file_exits_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(serve, [str(config)])
     assert result.exit_code == 1
     assert "server-otel-enabled" in result.output and "OpenTelemetry" in result.output
+
+
+def test_admin_port_taken_exits_1_with_a_clear_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        admin_port = taken.getsockname()[1]
+        config = tmp_path / "pgrst.conf"
+        config.write_text(
+            'db-uri = "postgresql://nobody@127.0.0.1:1/none"\nserver-host = "127.0.0.1"\n'
+            f'server-port = {_free_port()}\nadmin-server-port = {admin_port}\nlog-level = "crit"\n'
+        )
+        result = _cli(str(config))
+    assert result.returncode == 1
+    assert f"admin server cannot listen on 127.0.0.1:{admin_port}" in result.stderr
