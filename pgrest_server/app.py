@@ -450,6 +450,8 @@ class PgrestApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        # A server may run several requests in one task (or context): start without a query.
+        _request_query.set(None)
         method = str(scope["method"]).upper()
         path = _request_path(scope)
         headers = [(_decode(name).lower(), _decode(value)) for name, value in scope.get("headers", ())]

@@ -294,10 +294,13 @@ def test_log_query_logs_the_sql_of_logged_requests(auth_uri: str, capfd: pytest.
         async with serving(settings) as (_, client):
             assert (await client.get("/items?select=id")).status_code == 200
             assert (await client.get("/secrets")).status_code == 401
+            # Failing before any SQL is built: nothing to log (not the previous request's SQL).
+            assert (await client.get("/items?select=id")).status_code == 200
+            assert (await client.get("/nowhere")).status_code == 404
 
     asyncio.run(run(base_settings(auth_uri, log_query=True, log_level="warn")))
     err = capfd.readouterr().err
-    assert '"api"."secrets"' in err  # the failed request's SQL
+    assert err.count('"api"."secrets"') == 1  # the failed request's SQL
     assert '"api"."items"' not in err  # warn does not log a 200, nor its SQL
     asyncio.run(run(base_settings(auth_uri, log_query=False, log_level="warn")))
     assert '"api"."secrets"' not in capfd.readouterr().err
