@@ -256,9 +256,11 @@ class PgrestApp:
         if self.schema_cache is None:
             try:
                 await self.reload_schema_cache()
-            except Exception:
+            except Exception as error:
                 if not settings.db_pool_automatic_recovery:
-                    raise  # db-pool-automatic-recovery = false: no retrying, startup fails
+                    # db-pool-automatic-recovery = false: no retrying, startup fails (status 1).
+                    self._lost_database(f"could not load the schema cache: {error}")
+                    raise
                 log.exception("could not load the schema cache; retrying in the background")
                 self._spawn(self._retry_schema_cache())
         if settings.db_channel_enabled:

@@ -109,7 +109,12 @@ def run_server(settings: Settings, config_loader: Callable[[], Settings] | None 
                 file=sys.stderr,
             )
             raise SystemExit(1) from None
-    asyncio.run(_serve(server, admin, sockets, admin_sockets))
+    try:
+        asyncio.run(_serve(server, admin, sockets, admin_sockets))
+    except SystemExit:
+        # uvicorn exits with status 3 when startup fails; a lost database is status 1.
+        if not fatal:
+            raise
     if fatal:
         raise SystemExit(1)
     if not server.started:

@@ -182,3 +182,14 @@ def test_admin_port_taken_exits_1_with_a_clear_message(tmp_path: Path) -> None:
         result = _cli(str(config))
     assert result.returncode == 1
     assert f"admin server cannot listen on 127.0.0.1:{admin_port}" in result.stderr
+
+
+def test_without_automatic_recovery_an_unreachable_database_exits_1(tmp_path: Path) -> None:
+    config = tmp_path / "pgrst.conf"
+    config.write_text(
+        'db-uri = "postgresql://nobody@127.0.0.1:1/none"\nserver-host = "127.0.0.1"\n'
+        f"server-port = {_free_port()}\ndb-pool-automatic-recovery = false\n"
+    )
+    result = _cli(str(config))
+    assert result.returncode == 1
+    assert "db-pool-automatic-recovery is off" in result.stderr
