@@ -8,7 +8,7 @@ a `JSPath` is a tuple of `Segment`s, each a tuple of selectors. The role is the 
 path selects (`JSPath.first`).
 
 Pure: parsing raises `JSPathError` (a `ValueError`) naming the position of the mistake;
-`pgrest_core.config` turns it into a `ConfigError` for the `jwt-role-claim-key` key.
+`pgrest_core.settings` turns it into a `ConfigError` for the `jwt-role-claim-key` key.
 """
 
 from __future__ import annotations

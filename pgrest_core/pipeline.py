@@ -432,5 +432,10 @@ def prepare_call(request: ast.ApiRequest, cache: SchemaCache | None, options: Op
     # A singular response that fails (PGRST116) must roll back what the function did.
     singular = representation.body_format == "object"
     return Prepared(
-        statement, recipe, read_only=plan.read_only, count_statement=planned, check_before_commit=singular
+        statement,
+        recipe,
+        read_only=plan.read_only,
+        count_statement=planned,
+        check_before_commit=singular,
+        function_settings=plan.settings,
     )

@@ -79,6 +79,9 @@ class Prepared:
     # The OpenAPI document's privileges query: it runs as the request's role but without the
     # pre-request function, and its transaction is rolled back.
     is_metadata: bool = False
+    # A called function's SET clause: the server applies those named in db-hoisted-tx-settings
+    # to the whole transaction (a SET clause alone only lasts while the function runs).
+    function_settings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,13 @@ def log_request(
     access_log.log(level, "%s", combined_line(scope, headers, status, body_size, user()))
 
 
+def log_query(status: int, query: str) -> None:
+    """log-query: the request's SQL, at the level its request line is logged at."""
+    level = status_level(status)
+    if access_log.isEnabledFor(level):
+        access_log.log(level, "%s", query)
+
+
 def combined_line(
     scope: MutableMapping[str, Any],
     headers: list[tuple[str, str]],

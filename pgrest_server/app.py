@@ -17,11 +17,12 @@ The runner (psycopg) is imported only by the server, never by `import pgrest_cor
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import signal
 import time
-from collections.abc import Coroutine
-from dataclasses import replace
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgrest_core.errors import InternalError, JwtError, PgrstError
@@ -31,7 +32,7 @@ from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.shape_cache import ShapeCache
 from pgrest_core.stream import prepare_stream
-from pgrest_server.access_log import log_request
+from pgrest_server.access_log import log_query, log_request
 from pgrest_server.cors import cors_headers, cors_preflight
 from pgrest_server.docs import ApiDocs
 from pgrest_server.http import Receive, Scope, Send
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from pgrest_core.config import Settings
     from pgrest_core.runner.execute import Runner
     from pgrest_core.runner.host import RunOptions
+    from pgrest_core.runner.pool import PoolStats
     from pgrest_server.jwks import RemoteKeySet
 
 
@@ -53,6 +55,37 @@ AnyResponse = TypeVar("AnyResponse", bound=Response | StreamedResponse)
 
 _MOUNT_POINTS_KEPT = 8  # options kept per ASGI root_path (one mount point is the usual case)
 _RELOAD_PAYLOADS = ("reload schema", "")  # an empty NOTIFY payload reloads everything
+_CONFIG_RELOAD_PAYLOADS = ("reload config", "")
+# Settings that only a restart changes, as in PostgREST (not reloadable): the pool, the
+# listeners, logging, and the database connection itself.
+_FIXED_AT_STARTUP = (
+    "db_uri",
+    "db_pool",
+    "db_pool_acquisition_timeout",
+    "db_pool_max_lifetime",
+    "db_pool_max_idletime",
+    "server_host",
+    "server_port",
+    "server_unix_socket",
+    "server_unix_socket_mode",
+    "admin_server_host",
+    "admin_server_port",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCacheStats:
+    """Schema cache loads so far, for /metrics (pgrst_schema_cache_loads_total and query time)."""
+
+    loads_succeeded: int = 0
+    loads_failed: int = 0
+    last_query_seconds: float | None = None
+
+    def loaded(self, seconds: float) -> SchemaCacheStats:
+        return replace(self, loads_succeeded=self.loads_succeeded + 1, last_query_seconds=seconds)
+
+    def failed(self) -> SchemaCacheStats:
+        return replace(self, loads_failed=self.loads_failed + 1)
 
 
 def schema_cache_unavailable() -> PgrstError:
@@ -70,6 +103,20 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+# The SQL of the request being handled, for log-query (set by `handle`, read by `_http`).
+_request_query: contextvars.ContextVar[str | None] = contextvars.ContextVar("pgrest_query", default=None)
+
+
+def _logs_request(level: str, status: int) -> bool:
+    """Whether log-level logs a request with this status (and, with log-query, its SQL):
+    crit none, error 5xx, warn 4xx and 5xx, info and debug every request."""
+    if level in ("info", "debug"):
+        return True
+    if level == "warn":
+        return status >= 400
+    return level == "error" and status >= 500
 
 
 class ServerTiming:
@@ -101,10 +148,30 @@ class PgrestApp:
     def __init__(
         self, settings: Settings, *, schema_cache: SchemaCache | None = None, reload_signal: bool = False
     ) -> None:
+        # The file and PGRST_* settings; the in-database configuration is applied over them.
+        self.base_settings = settings
+        # Re-reads the file and PGRST_* on `NOTIFY pgrst, 'reload config'` (set by `pgrest serve`).
+        self.config_loader: Callable[[], Settings] | None = None
+        # Called with a reason when the database is lost and db-pool-automatic-recovery is off:
+        # `pgrest serve` then exits with status 1. Without it the app only logs the loss.
+        self.on_fatal: Callable[[str], None] | None = None
+        self.schema_cache: SchemaCache | None = schema_cache
+        self.schema_cache_stats = SchemaCacheStats()
+        self.runner: Runner | None = None
+        self.reload_signal = reload_signal
+        self._background: list[asyncio.Task[None]] = []
+        # Mounted apps (Starlette's Mount) get no lifespan events: the first request starts the app.
+        self._starting = asyncio.Lock()
+        self._started = False  # startup() has finished (the runner alone is set halfway through)
+        # Repeated read shapes skip plan + compile; a reloaded schema cache empties it.
+        self.shapes = ShapeCache()
+        self._use_settings(settings)
+
+    def _use_settings(self, settings: Settings) -> None:
+        """Make `settings` the effective ones, with everything derived from them."""
         from pgrest_core.auth import Authenticator
 
         self.settings = settings
-        self.schema_cache: SchemaCache | None = schema_cache
         self.authenticator: Authenticator = Authenticator.from_settings(settings)
         self.jwks = _remote_key_set(settings, self.authenticator)
         self.docs = ApiDocs(settings.openapi_docs_path) if settings.openapi_docs_path else None
@@ -112,16 +179,10 @@ class PgrestApp:
 
         self.options = Options.from_settings(settings)
         self.run_options: RunOptions = RunOptions.from_settings(settings)
-        self.runner: Runner | None = None
-        # Mounted apps (Starlette's Mount) get no lifespan events: the first request starts the app.
-        self._starting = asyncio.Lock()
-        self._started = False  # startup() has finished (the runner alone is set halfway through)
-        self._mounted: dict[str, Options] = {}
-        # Repeated read shapes skip plan + compile; a reloaded schema cache empties it.
-        self.shapes = ShapeCache()
-        self.reload_signal = reload_signal
-        self._background: list[asyncio.Task[None]] = []
+        self._mounted: dict[str, Options] = {}  # options per mount point (base path)
         self._verbose_errors = settings.client_error_verbosity == "verbose"
+        if self.runner is not None:
+            self.runner.prepare = settings.db_prepared_statements
 
     # -- ASGI entry point ----------------------------------------------------------------------
 
@@ -142,6 +203,7 @@ class PgrestApp:
                     await self.startup()
                 except Exception as error:  # a failed startup must be reported, not raised
                     log.exception("startup failed")
+                    await self.shutdown()  # close the pool and stop what startup began
                     await send({"type": "lifespan.startup.failed", "message": str(error)})
                     return
                 await send({"type": "lifespan.startup.complete"})
@@ -163,19 +225,30 @@ class PgrestApp:
         on its first request. Call `shutdown()` from the host's lifespan to close the pool.
         """
         from pgrest_core.runner.execute import Runner
+        from pgrest_core.runner.pool import PoolOptions
 
         settings = self.settings
         self.runner = Runner(
             settings.db_uri,
-            pool_size=settings.db_pool,
-            acquisition_timeout=float(settings.db_pool_acquisition_timeout),
             prepared_statements=settings.db_prepared_statements,
+            pool_options=PoolOptions.from_settings(settings),
         )
         await self.runner.open(wait=False)
+        if settings.db_config:
+            try:
+                await self.reload_config()
+            except Exception as error:
+                # Like the schema cache: serve with the file's settings, retry with the cache.
+                log.error("could not read the in-database configuration: %s", error)
+                self._lost_database(f"could not read the in-database configuration: {error}")
         if self.schema_cache is None:
             try:
                 await self.reload_schema_cache()
-            except Exception:
+            except Exception as error:
+                if not settings.db_pool_automatic_recovery:
+                    # db-pool-automatic-recovery = false: no retrying, startup fails (status 1).
+                    self._lost_database(f"could not load the schema cache: {error}")
+                    raise
                 log.exception("could not load the schema cache; retrying in the background")
                 self._spawn(self._retry_schema_cache())
         if self.jwks is not None:
@@ -185,6 +258,8 @@ class PgrestApp:
         if self.reload_signal:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self._reload_logged()))
+            # SIGUSR2 re-reads the configuration, as in PostgREST.
+            loop.add_signal_handler(signal.SIGUSR2, lambda: self._spawn(self._reload_config_logged()))
         self._started = True
 
     async def shutdown(self) -> None:
@@ -199,6 +274,7 @@ class PgrestApp:
         self._background.clear()
         if self.reload_signal:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR2)
         if self.runner is not None:
             await self.runner.close()
             self.runner = None
@@ -217,10 +293,94 @@ class PgrestApp:
         from pgrest_core.runner.introspect import load_schema_cache
 
         runner = self._require_runner()
-        async with runner.dedicated_connection() as conn:
-            cache = await load_schema_cache(conn, tuple(self.settings.db_schemas))
+        started = time.perf_counter()
+        try:
+            async with runner.dedicated_connection() as conn:
+                cache = await load_schema_cache(conn, tuple(self.settings.db_schemas))
+        except Exception:
+            self.schema_cache_stats = self.schema_cache_stats.failed()
+            raise
+        self.schema_cache_stats = self.schema_cache_stats.loaded(time.perf_counter() - started)
         self.schema_cache = cache
         log.info("schema cache loaded")
+
+    async def reload_config(self) -> None:
+        """Re-read the configuration: the file and PGRST_* (through `config_loader`, if set), then
+        the in-database configuration over them when db-config is on. Reloads the schema cache
+        when the exposed schemas changed. Pool, server and logging settings keep their startup
+        values, as in PostgREST."""
+        from pgrest_core.runner.db_config import apply_db_config
+
+        base = self.config_loader() if self.config_loader is not None else self.base_settings
+        fixed = {name: getattr(self.base_settings, name) for name in _FIXED_AT_STARTUP}
+        base = replace(base, **fixed)
+        self.base_settings = base
+        settings = base
+        if base.db_config:
+            async with self._require_runner().dedicated_connection() as conn:
+                settings = await apply_db_config(conn, base)
+        previous = self.settings
+        self._use_settings(settings)
+        log.info("config reloaded")
+        if self.schema_cache is not None and (
+            settings.db_schemas != previous.db_schemas
+            or settings.db_extra_search_path != previous.db_extra_search_path
+        ):
+            await self.reload_schema_cache()
+
+    async def _reload_config_logged(self) -> None:
+        from pgrest_core.settings import ConfigError
+
+        try:
+            await self.reload_config()
+        except ConfigError as error:  # a bad value: keep serving with the current settings
+            log.error("config reload failed, the configuration is unchanged: %s", error)
+        except Exception as error:
+            log.error("config reload failed: %s", error)
+            self._lost_database(f"config reload failed: {error}")
+
+    def _lost_database(self, reason: str) -> None:
+        """With db-pool-automatic-recovery off, a lost database ends the server (`on_fatal`)."""
+        if self.settings.db_pool_automatic_recovery:
+            return
+        log.critical("%s; db-pool-automatic-recovery is off, stopping", reason)
+        if self.on_fatal is not None:
+            self.on_fatal(reason)
+
+    # -- state for the admin server (pgrest_server.admin) -----------------------------------------
+
+    @property
+    def schema_cache_loaded(self) -> bool:
+        """Whether a schema cache is loaded (requests can be served)."""
+        return self.schema_cache is not None
+
+    async def database_reachable(self, timeout: float = 5.0) -> bool:
+        """Whether a pooled connection answers `SELECT 1` within `timeout` seconds."""
+        import psycopg
+        import psycopg_pool
+
+        runner = self.runner
+        if runner is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout):
+                async with runner.pool.connection(timeout=timeout) as conn:
+                    await conn.execute("SELECT 1")
+        except (psycopg.Error, psycopg_pool.PoolTimeout, TimeoutError, OSError):
+            return False
+        return True
+
+    async def ready(self) -> bool:
+        """PostgREST's /ready: the schema cache is loaded and the database answers."""
+        return self.schema_cache_loaded and await self.database_reachable()
+
+    def pool_stats(self) -> PoolStats | None:
+        """The connection pool's figures for /metrics; None before startup."""
+        from pgrest_core.runner.pool import PoolStats
+
+        if self.runner is None:
+            return None
+        return PoolStats.from_psycopg(self.runner.pool.get_stats(), self.settings.db_pool)
 
     async def _reload_logged(self) -> None:
         try:
@@ -233,6 +393,10 @@ class PgrestApp:
         while self.schema_cache is None:
             await asyncio.sleep(delay)
             try:
+                if self.settings.db_config:
+                    # The in-database configuration could not be read either: it may name
+                    # the schemas the cache is for.
+                    await self.reload_config()
                 await self.reload_schema_cache()
             except Exception as error:
                 log.error("schema cache still unavailable: %s", error)
@@ -260,10 +424,14 @@ class PgrestApp:
                         await self._reload_logged()
                     first, delay = False, 1.0
                     async for notification in conn.notifies():
+                        # An empty payload reloads both, the configuration first (PostgREST's order).
+                        if notification.payload in _CONFIG_RELOAD_PAYLOADS and self.settings.db_config:
+                            await self._reload_config_logged()
                         if notification.payload in _RELOAD_PAYLOADS:
                             await self._reload_logged()
             except psycopg.Error as error:
                 log.error("listener on %s failed: %s; retrying in %.0fs", channel, error, delay)
+                self._lost_database(f"the listener on {channel} lost its connection: {error}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 32.0)
 
@@ -294,6 +462,8 @@ class PgrestApp:
     # -- requests ------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A server may run several requests in one task (or context): start without a query.
+        _request_query.set(None)
         method = str(scope["method"]).upper()
         path = _request_path(scope)
         headers = [(_decode(name).lower(), _decode(value)) for name, value in scope.get("headers", ())]
@@ -308,6 +478,9 @@ class PgrestApp:
         else:
             await _send_response(send, response, head=method == "HEAD")
             size = _body_size(response, method)
+        query = _request_query.get() if self.settings.log_query else None
+        if query is not None:
+            log_query(response.status, query)  # before the request's line, as PostgREST does
         log_request(scope, headers, response.status, size, lambda: self._log_user(headers))
 
     async def _answer(
@@ -329,6 +502,8 @@ class PgrestApp:
             body = await read_body(receive, headers, self.settings.server_max_body_size)
             response = await self.handle(method, path, scope, headers, body)
         except PgrstError as error:
+            if error.code == "PGRST001":  # the database connection failed or dropped
+                self._lost_database(f"lost the database connection: {error.message}")
             response = error_response(error, verbose=self._verbose_errors)
         except ClientDisconnected:
             raise
@@ -381,6 +556,9 @@ class PgrestApp:
             schemas=self.options.schemas,
         )
         timing.mark("parse")
+        if request.preferences.timezone is not None and not self.settings.db_timezone_enabled:
+            # db-timezone-enabled = false: `Prefer: timezone` is neither applied nor reported.
+            request = replace(request, preferences=replace(request.preferences, timezone=None))
         if self.schema_cache is None:
             raise schema_cache_unavailable()
         options = self._options_under(scope)
@@ -391,6 +569,8 @@ class PgrestApp:
                 runner = self._require_runner()
                 return await start_stream(runner, streamed, transaction, authenticated=auth.authenticated)
         prepared = self.shapes.prepare(request, self.schema_cache, options)
+        if self.settings.log_query:
+            _request_query.set(prepared.statement.render("psycopg"))
         timing.mark("plan")
         if prepared.answer is not None:  # OPTIONS, or the document without follow-privileges
             timing.mark("response")
@@ -406,6 +586,7 @@ class PgrestApp:
                 read_only=prepared.read_only,
                 metadata=prepared.is_metadata,
                 path=path,
+                function_settings=prepared.function_settings,
             ),
             authenticated=auth.authenticated,
             check=check,

@@ -6,18 +6,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import signal
+import socket
+import stat
+import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from pgrest_core.config import Settings
+    from pgrest_core.settings import Settings
+    from pgrest_server.app import PgrestApp
     from pgrest_server.postgres import TempPostgres
 
 DEMO_DATABASE = "pgrest_demo"
@@ -38,7 +44,7 @@ def load_config(config_file: str | None, env: Mapping[str, str]) -> tuple[Settin
 
     Raises ConfigError (bad values) or OSError (an unreadable file).
     """
-    from pgrest_core.config import load_settings, resolve_file_references
+    from pgrest_core.configfile import load_settings, resolve_file_references
 
     text = Path(config_file).read_text(encoding="utf-8") if config_file else None
     settings, warnings = load_settings(text, env)
@@ -77,10 +83,11 @@ def fast_stack() -> tuple[str, str]:
     return ("uvloop" if available("uvloop") else "asyncio", "httptools" if available("httptools") else "h11")
 
 
-def run_server(settings: Settings) -> None:
-    """Serve `settings` with uvicorn until SIGTERM/SIGINT, then drain in-flight requests.
+def run_server(settings: Settings, config_loader: Callable[[], Settings] | None = None) -> None:
+    """Serve `settings` with uvicorn until SIGTERM/SIGINT, with the admin server when
+    admin-server-port is set. `config_loader` re-reads the file and PGRST_* on 'reload config'.
 
-    A signal-driven shutdown returns normally (the CLI exits 0, as PostgREST does).
+    Exits with status 1 when db-pool-automatic-recovery is off and the database is lost.
     """
     import uvicorn
 
@@ -90,27 +97,67 @@ def run_server(settings: Settings) -> None:
 
     configure_logging(settings.log_level)
     app = create_app(settings, reload_signal=True)
-    # h11 (when httptools is absent) refuses a request head above 16 KiB with a bare 400 of its
-    # own; leave room for the app's limits to answer 414/431 with a JSON body instead.
+    app.config_loader = config_loader
     loop, http = fast_stack()
-    config = uvicorn.Config(
-        app,
-        host=bind_host(settings.server_host),
-        port=settings.server_port,
-        uds=settings.server_unix_socket or None,  # a socket takes precedence over the port
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
-        server_header=False,
-        h11_max_incomplete_event_size=MAX_REQUEST_TARGET + MAX_HEADER_FIELDS + 1024,
-        loop=loop,
-        http=http,
-    )
+    common: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "server_header": False,
+        "http": http,
+        # h11 (when httptools is absent) refuses a request head above 16 KiB with a bare 400
+        # of its own; leave room for the app's limits to answer 414/431 with a JSON body.
+        "h11_max_incomplete_event_size": MAX_REQUEST_TARGET + MAX_HEADER_FIELDS + 1024,
+    }
+    sockets: list[socket.socket] = []
+    if settings.server_unix_socket:
+        sockets.append(bind_unix_socket(settings.server_unix_socket, settings.server_unix_socket_mode))
+        config = uvicorn.Config(app, lifespan="on", **common)
+    else:
+        config = uvicorn.Config(
+            app, host=bind_host(settings.server_host), port=settings.server_port, lifespan="on", **common
+        )
     server = _draining_server(config)
-    server.run()
+    fatal: list[str] = []
+
+    def stop_on_fatal(reason: str) -> None:
+        fatal.append(reason)
+        server.should_exit = True
+
+    app.on_fatal = stop_on_fatal
+    admin = admin_server(app, settings, server)
+    admin_sockets: list[socket.socket] = []
+    if admin is not None and settings.admin_server_port is not None:
+        # Bound before anything starts, so that a taken port is one clear error (status 1).
+        host = bind_host(settings.effective_admin_server_host)
+        try:
+            admin_sockets.append(bind_tcp_socket(host, settings.admin_server_port))
+        except OSError as error:
+            print(
+                f"pgrest: admin server cannot listen on {host}:{settings.admin_server_port}: {error}",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from None
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory(loop)) as runner:
+            runner.run(_serve(server, admin, sockets, admin_sockets))
+    except SystemExit:
+        # uvicorn exits with status 3 when startup fails; a lost database is status 1.
+        if not fatal:
+            raise
+    if fatal:
+        raise SystemExit(1)
     if not server.started:
         # Startup failed (port taken, lifespan error): uvicorn already said why.
         raise SystemExit(3)
+
+
+def _loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop `fast_stack` chose (uvloop when installed), for asyncio.Runner."""
+    if loop != "uvloop":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def _draining_server(config: uvicorn.Config) -> uvicorn.Server:
@@ -137,6 +184,83 @@ def _draining_server(config: uvicorn.Config) -> uvicorn.Server:
                     signal.signal(sig, handler)
 
     return DrainingServer(config)
+
+
+def bind_tcp_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host`:`port` (IPv6 when the host is an IPv6 address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def bind_unix_socket(path: str, mode: int) -> socket.socket:
+    """A listening unix socket at `path` with file mode `mode` (server-unix-socket-mode).
+
+    Bound here rather than by uvicorn, which would set its own mode on the file.
+    """
+    if os.path.exists(path) and stat.S_ISSOCK(os.stat(path).st_mode):
+        os.unlink(path)  # a stale socket from an earlier run
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        os.chmod(path, mode)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def admin_server(app: PgrestApp, settings: Settings, api: Any) -> Any:
+    """The admin server's uvicorn.Server for admin-server-host/port, or None without a port.
+
+    It leaves signal handling to the API server (`api`), which stops it when it stops.
+    """
+    if settings.admin_server_port is None:
+        return None
+    import uvicorn
+
+    from pgrest_server.admin import AdminApp
+
+    class AdminServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    admin_app = AdminApp(app, api_serving=lambda: bool(api.started) and not api.should_exit)
+    config = uvicorn.Config(
+        admin_app,
+        host=bind_host(settings.effective_admin_server_host),
+        port=settings.admin_server_port,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+    return AdminServer(config)
+
+
+async def _serve(
+    api: Any, admin: Any, sockets: list[socket.socket], admin_sockets: list[socket.socket]
+) -> None:
+    """Run the API server (and the admin server) in this event loop until the API server stops."""
+    admin_task = None
+    if admin is not None:
+        admin_task = asyncio.create_task(admin.serve(sockets=admin_sockets or None))
+    try:
+        await api.serve(sockets=sockets or None)
+    finally:
+        if admin_task is not None:
+            admin.should_exit = True
+            await admin_task
 
 
 def exit_on_sigterm() -> None:

@@ -87,3 +87,18 @@ def module_database(pg: TempPostgres, name: str, sql_text: str, roles: tuple[str
     with psycopg.connect(pg.uri(), autocommit=True) as conn:
         for role in roles:
             conn.execute(sql("DROP ROLE IF EXISTS {}").format(Identifier(role)))
+
+
+@pytest.fixture(autouse=True)
+def _restore_pgrest_logging() -> Iterator[None]:
+    """Tests that call `configure_logging` (what `pgrest serve` does) must not leave its
+    handlers behind for the next test: the app itself never configures logging."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("pgrest", "pgrest.access")]
+    saved = [(list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
+    yield
+    for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate

@@ -70,6 +70,7 @@ class CallPlan:
     # The result type itself (for "rows"/"single": the relation read, or the function when its
     # columns are unknown): what media type handlers are looked up for.
     return_type: QualifiedName | None = None
+    settings: tuple[tuple[str, str], ...] = ()  # the called function's SET clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ def plan_call(
             read_only,
             routine.returns.name,
             relation,
+            routine.settings,
         )
     limit, offset = None, 0
     if result == "scalar_set":
@@ -146,7 +148,16 @@ def plan_call(
         limit, offset = page.limit, page.offset
     return_type = QualifiedName(routine.returns.schema, routine.returns.name)
     return CallPlan(
-        function, arguments, result, None, limit, offset, read_only, routine.returns.name, return_type
+        function,
+        arguments,
+        result,
+        None,
+        limit,
+        offset,
+        read_only,
+        routine.returns.name,
+        return_type,
+        routine.settings,
     )
 
 

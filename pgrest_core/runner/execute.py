@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from pgrest_core.fragment import Fragment, sql
 from pgrest_core.prepared import RESULT_COLUMNS, Prepared, ResultRow
 from pgrest_core.runner.errors import connection_failure, from_exception
+from pgrest_core.runner.pool import PoolOptions, pool_args
 from pgrest_core.runner.statements import Batch, Outcome, SessionConnection, StatementsLost, first_row, rows
 
 Connection = psycopg.AsyncConnection[Any]
@@ -260,11 +261,17 @@ class Runner:
         pool_size: int = 10,
         acquisition_timeout: float = 10.0,
         prepared_statements: bool = True,
+        pool_options: PoolOptions | None = None,
     ) -> None:
         self.conninfo = conninfo
-        self.pool: AsyncConnectionPool[SessionConnection] = AsyncConnectionPool(
-            **open_pool_args(conninfo, max_size=pool_size, timeout=acquisition_timeout)
+        # `pool_options` (all db-pool-* settings, see runner.pool) supersedes the two sizes above.
+        args = (
+            pool_args(conninfo, pool_options)
+            if pool_options is not None
+            else open_pool_args(conninfo, max_size=pool_size, timeout=acquisition_timeout)
         )
+        args["connection_class"] = SessionConnection  # the runner's own prepared statements
+        self.pool: AsyncConnectionPool[SessionConnection] = AsyncConnectionPool(**args)
         # Like PostgREST, prepare every statement (each connection keeps the most recently
         # used ones) unless told not to, as behind transaction-pooling proxies like PgBouncer.
         self.prepare: bool = prepared_statements

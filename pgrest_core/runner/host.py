@@ -18,7 +18,7 @@ caches for them come from `pgrest_core.load_schema` / `load_schema_sync` (or a s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -58,6 +58,8 @@ class RunOptions:
     extra_search_path: tuple[str, ...] = ("public",)  # db-extra-search-path
     app_settings: tuple[tuple[str, str], ...] = ()  # app.settings.* (names without the prefix)
     verbose_errors: bool = True  # client-error-verbosity=verbose
+    # db-hoisted-tx-settings: a called function's SET options applied to the whole transaction
+    hoisted_tx_settings: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunOptions:
@@ -69,6 +71,7 @@ class RunOptions:
                 (name.removeprefix("app.settings."), str(value)) for name, value in settings.app_settings
             ),
             verbose_errors=settings.client_error_verbosity == "verbose",
+            hoisted_tx_settings=tuple(settings.db_hoisted_tx_settings),
         )
 
 
@@ -99,6 +102,7 @@ def transaction_for(
     read_only: bool,
     metadata: bool = False,
     path: str | None = None,
+    function_settings: tuple[tuple[str, str], ...] = (),
 ) -> Transaction:
     """The transaction around a request's statement: its prelude (role, search_path, request.*
     settings), the pre-request call and how it ends (`Prepared.read_only` and `.is_metadata`).
@@ -122,6 +126,8 @@ def transaction_for(
         # Also set when BEGIN … READ ONLY is skipped (see runner.execute): reads stay reads.
         extra=(("transaction_read_only", "on"),) if read_only else (),
     )
+    if function_settings:
+        context = replace(context, extra=context.extra + hoisted(function_settings, options))
     pre_request = pre_request_call(options.pre_request) if options.pre_request and not metadata else None
     return Transaction(
         prelude=prelude(context),
@@ -129,6 +135,15 @@ def transaction_for(
         commit=not metadata and should_commit(options.tx_end, request.preferences.tx),
         prelude_sets_read_only=read_only,
     )
+
+
+def hoisted(
+    function_settings: tuple[tuple[str, str], ...], options: RunOptions
+) -> tuple[tuple[str, str], ...]:
+    """The called function's SET options that db-hoisted-tx-settings lets apply to the whole
+    transaction (so that `SET statement_timeout` on a function limits the request)."""
+    allowed = set(options.hoisted_tx_settings)
+    return tuple((name, value) for name, value in function_settings if name in allowed)
 
 
 def _claims(auth: AuthResult) -> Mapping[str, object]:

@@ -270,6 +270,7 @@ def _function_document(reader: Reader, fn: FunctionDef) -> dict[str, Any]:
         "volatility": fn.volatility,
         "set_of": fn.set_of,
         "rows": fn.rows,
+        "settings": list(fn.settings),
         "description": fn.description,
         "return_schema": return_schema,
         "return_name": return_name,

@@ -41,6 +41,7 @@ def create_function(reader: Reader, code: str) -> None:
     bodyless = re.sub(STRING, "''", rest, flags=re.DOTALL)
     volatility = re.search(r"\b(immutable|stable|volatile)\b", bodyless, re.I)
     rows = re.search(r"\brows\s+([\d.]+)", bodyless, re.I)
+    settings = tuple(_set_clauses(rest))
     function = model.FunctionDef(
         schema=schema,
         name=name,
@@ -49,6 +50,7 @@ def create_function(reader: Reader, code: str) -> None:
         set_of=set_of,
         volatility=volatility.group(1)[0].lower() if volatility else "v",
         rows=float(rows.group(1)) if rows else (1000.0 if set_of else 0.0),
+        settings=settings,
     )
     signature = input_signature(reader, function)
     reader.functions = [
@@ -56,6 +58,46 @@ def create_function(reader: Reader, code: str) -> None:
         if not (fn.schema == schema and fn.name == name and input_signature(reader, fn) == signature)
     ]  # fmt: skip
     reader.functions.append(function)
+
+
+# `SET name = value` / `SET name TO value`: the value is a quoted string, or words and numbers
+# separated by commas (search_path); `FROM CURRENT` takes a value only the database knows.
+_SET_CLAUSE = re.compile(
+    r"\bset\s+([a-z_][\w.]*)\s*(?:=|\bto\b)\s*((?:'(?:[^']|'')*'|[\w.$\"-]+)(?:\s*,\s*(?:'(?:[^']|'')*'|[\w.$\"-]+))*)",
+    re.I,
+)
+
+
+def _set_clauses(rest: str) -> list[str]:
+    """The function's SET clauses as `name=value`, as PostgreSQL stores them in proconfig."""
+    head = rest
+    body = re.search(r"\bas\s+(\$[\w]*\$|')", rest, re.I)
+    if body is not None:  # the options before the body, and those after it
+        end = balanced_body_end(rest, body.start(1))
+        head = rest[: body.start()] + " " + rest[end:]
+    clauses = []
+    for match in _SET_CLAUSE.finditer(head):
+        values = [_setting_value(v.strip()) for v in re.findall(r"'(?:[^']|'')*'|[^,]+", match.group(2))]
+        clauses.append(f"{match.group(1).lower()}={', '.join(values)}")
+    return clauses
+
+
+def _setting_value(text: str) -> str:
+    if text.startswith("'") and text.endswith("'"):
+        return text[1:-1].replace("''", "'")
+    return text
+
+
+def balanced_body_end(text: str, start: int) -> int:
+    """The end of the quoted function body starting at `start` ($tag$…$tag$ or '…')."""
+    if text[start] == "'":
+        match = re.compile(r"'(?:[^']|'')*'").match(text, start)
+    else:
+        tag = re.match(r"\$[\w]*\$", text[start:])
+        assert tag is not None
+        close = text.find(tag.group(0), start + len(tag.group(0)))
+        return len(text) if close < 0 else close + len(tag.group(0))
+    return match.end() if match else len(text)
 
 
 def input_signature(reader: Reader, fn: model.FunctionDef) -> tuple[str, ...]:

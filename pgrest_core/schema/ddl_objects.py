@@ -145,6 +145,7 @@ class FunctionDef:
     volatility: str
     rows: float
     description: str | None = None
+    settings: tuple[str, ...] = ()  # SET clauses as `name=value`, as pg_proc.proconfig keeps them
 
 
 @dataclass(frozen=True, slots=True)

@@ -393,6 +393,10 @@ def _routine(raw: Mapping[str, Any]) -> Routine:
             or any(arg["mode"] in ("o", "b", "t") for arg in raw["args"]),
         ),
         volatility=_VOLATILITY[raw["volatility"]],
+        # proconfig items are `name=value`; the value may itself contain '='.
+        settings=tuple(
+            (name, value) for name, _, value in (str(item).partition("=") for item in raw.get("settings", ()))
+        ),
         description=raw["description"],
     )
 

@@ -177,6 +177,7 @@ functions AS (
     rt.oid = 'record'::regtype AS return_record,
     p.pronargs,
     p.pronargdefaults,
+    coalesce(p.proconfig, '{}') AS settings,
     coalesce(fa.args, '[]') AS args
   FROM pg_proc p
   JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -212,7 +213,7 @@ SELECT json_build_object(
       'schema', f.nspname, 'name', f.proname, 'volatility', f.provolatile, 'set_of', f.proretset,
       'rows', f.prorows, 'description', f.description, 'return_schema', f.return_schema,
       'return_name', f.return_name, 'return_relid', f.return_relid, 'return_record', f.return_record,
-      'nargs', f.pronargs, 'ndefaults', f.pronargdefaults, 'args', f.args
+      'nargs', f.pronargs, 'ndefaults', f.pronargdefaults, 'args', f.args, 'settings', f.settings
     )), '[]')
     FROM functions f
   ),

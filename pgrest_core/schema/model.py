@@ -143,6 +143,9 @@ class Routine:
     returns: ReturnType
     volatility: Volatility = "volatile"
     description: str | None = None
+    # The function's SET clause (`CREATE FUNCTION ... SET statement_timeout = '1s'`), in order.
+    # Those named in db-hoisted-tx-settings are applied to the whole transaction of a call.
+    settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def qualified_name(self) -> QualifiedName:

@@ -48,7 +48,11 @@ def test_configure_logging_is_idempotent_and_sets_the_level() -> None:
     configure_logging("warn")
     configure_logging("error")
     access = logging.getLogger(ACCESS_LOGGER)
-    assert len(access.handlers) == 1 and len(logging.getLogger("pgrest").handlers) == 1
+    # Only configure_logging's own handlers count: pytest may attach capture handlers too.
+    def ours(logger: logging.Logger) -> list[logging.Handler]:
+        return [h for h in logger.handlers if getattr(h, "_pgrest_cli_handler", False)]
+
+    assert len(ours(access)) == 1 and len(ours(logging.getLogger("pgrest"))) == 1
     assert access.level == logging.ERROR and not access.propagate
     # Diagnostics (startup, schema cache, recovery) are printed at every level, as PostgREST's.
     assert logging.getLogger("pgrest").level == logging.INFO

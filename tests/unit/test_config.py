@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -235,14 +236,26 @@ def test_unknown_key_is_a_warning() -> None:
 
 
 def test_known_postgrest_keys_raise_no_warning() -> None:
-    text = (
-        "internal-schema-cache-load-sleep = 10\nurl-use-legacy-target-names = false\n"
-        "server-otel-enabled = true\ndb-pool-automatic-recovery = false\n"
-    )
+    text = "url-use-legacy-target-names = false\ndb-pool-automatic-recovery = false\n"
     s = load(text)
     assert s.url_use_legacy_target_names is False
-    assert s.server_otel_enabled is True
     assert s.db_pool_automatic_recovery is False
+
+
+def test_keys_pgrest_does_not_read_are_warned_about_never_silently_accepted() -> None:
+    # PostgREST's internal test knobs and removed names change nothing here: say so.
+    _, warnings = parse_config_file("internal-schema-cache-load-sleep = 10\nserver-proxy-uri = \"x\"\n")
+    assert len(warnings) == 2
+    assert "internal-schema-cache-load-sleep" in warnings[0]
+    assert "server-proxy-uri" in warnings[1]
+
+
+def test_server_otel_enabled_true_is_refused_false_is_accepted() -> None:
+    assert load("server-otel-enabled = false").server_otel_enabled is False
+    with pytest.raises(ConfigError, match="server-otel-enabled.*OpenTelemetry"):
+        load("server-otel-enabled = true")
+    with pytest.raises(ConfigError, match="server-otel-enabled"):
+        settings_from_env({"PGRST_SERVER_OTEL_ENABLED": "true"})
 
 
 def test_every_stored_key_has_an_environment_variable() -> None:
@@ -439,3 +452,59 @@ def test_role_claim_key_error_names_key_and_position(text: str, detail: str) -> 
     with pytest.raises(ConfigError) as info:
         parse_role_claim_key(text)
     assert str(info.value) == f"Invalid value for 'jwt-role-claim-key': {detail}"
+
+
+# --- the in-database configuration, the dump and the example -----------------------------------
+
+
+def test_settings_from_db_reads_only_in_database_keys() -> None:
+    from pgrest_core.configfile import settings_from_db
+
+    base = Settings(db_pool=4, db_max_rows=10)
+    pairs = {"pgrst.db_max_rows": "3", "pgrst.db_pool": "9", "pgrst.db_schemas": "a, b", "other.x": "1"}
+    settings = settings_from_db(pairs, base)
+    assert (settings.db_max_rows, settings.db_pool, settings.db_schemas) == (3, 4, ("a", "b"))
+    assert settings_from_db({}, base) is base
+    with pytest.raises(ConfigError, match="db-tx-end"):
+        settings_from_db({"pgrst.db_tx_end": "sometimes"}, base)
+
+
+def test_db_config_query_quotes_the_pre_config_function() -> None:
+    from pgrest_core.runner.db_config import db_config_query
+
+    text, params = db_config_query(None)
+    assert "pre_config" not in text and len(params) == 1 and "pgrst.db_schemas" in params[0]
+    text, params = db_config_query('my schema.pre"config')
+    assert '"my schema"."pre""config"()' in text and len(params) == 2
+
+
+def test_dump_config_reads_back_the_same_settings() -> None:
+    from pgrest_core.configfile import dump_config
+
+    text = (
+        'db-uri = "postgres://u:p$$w@h/db"\ndb-schemas = "a,b"\ndb-max-rows = 5\njwt-secret = "say \\"hi\\""\n'
+        'server-unix-socket-mode = "600"\nadmin-server-port = 3001\napp.settings.k = "v"\n'
+        'jwt-role-claim-key = "$$.roles[0]"\ndb-extra-search-path = ""\n'
+    )
+    settings = load(text)
+    dumped = dump_config(settings)
+    again = load(dumped)
+    # The dump spells out admin-server-host's default (server-host's value).
+    assert again.effective_admin_server_host == settings.effective_admin_server_host
+    assert replace(again, admin_server_host=None) == settings
+    assert dump_config(again) == dumped
+    lines = dumped.splitlines()
+    assert lines == sorted(lines)
+    assert 'db-uri = "postgres://u:p$$w@h/db"' in lines
+    assert 'server-unix-socket-mode = "600"' in lines
+    assert 'admin-server-host = "!4"' in lines  # defaults to server-host
+    assert 'db-extra-search-path = ""' in lines
+    assert 'app.settings.k = "v"' in lines
+
+
+def test_example_config_names_every_key_once() -> None:
+    from pgrest_core.configfile import example_config, example_keys
+    from pgrest_core.settings import KEYS
+
+    assert sorted(example_keys()) == sorted(KEYS)
+    assert load(example_config()) == Settings()

@@ -560,3 +560,18 @@ def test_migrations_drop_columns_and_constraints_and_move_tables() -> None:
     to_users = [r for r in c.relationships_from(QualifiedName("public", "posts")) if r.target.name == "users"]
     assert [(r.constraint, r.columns) for r in to_users] == [("by_author", (("author", "id"),))]
     assert c.table("public", "old") is None
+
+
+def test_function_set_clauses_are_kept_as_proconfig_writes_them() -> None:
+    c = cache(
+        "create function f() returns int language sql set statement_timeout = '5s'"
+        " set search_path to api, public as $$ select 1 $$;"
+        "create function g() returns int language sql as $$ select 'set x = 1' $$ set work_mem = '64kB';"
+        "create function h() returns int language sql set search_path from current as 'select 1';"
+    )
+    settings = {key.name: overloads[0].settings for key, overloads in c.routines.items()}
+    assert settings == {
+        "f": (("statement_timeout", "5s"), ("search_path", "api, public")),
+        "g": (("work_mem", "64kB"),),
+        "h": (),  # FROM CURRENT: a value only the database knows
+    }
