@@ -1,0 +1,117 @@
+"""OpenAPI-driven fuzzing: schemathesis generates requests from pgrest's own `GET /` document
+and sends them to a live `pgrest serve`; conventions.py says what every response must satisfy
+(and which built-in checks PostgREST's OpenAPI 2.0 conventions rule out, and why).
+
+Seeded and bounded: hypothesis runs derandomized with `PGREST_FUZZ_EXAMPLES` examples (default 4)
+per operation and generation mode (valid and invalid data), over at most
+`PGREST_FUZZ_OPERATIONS` operations (default 40, a seeded sample) of a schema. .ci/run raises both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
+
+from tests.fuzz.conventions import CHECKS  # noqa: E402
+from tests.fuzz.live import free_port, pgrest_serve  # noqa: E402
+from tests.soak import conformance as conformance_suite  # noqa: E402
+
+EXAMPLES = int(os.environ.get("PGREST_FUZZ_EXAMPLES", "4"))
+OPERATIONS = int(os.environ.get("PGREST_FUZZ_OPERATIONS", "40"))
+SEED = int(os.environ.get("PGREST_FUZZ_SEED", "8"))
+
+
+def fuzz(base: str) -> tuple[int, list[str]]:
+    """Fuzz every (sampled) operation of the document at `base`; (requests sent, problems)."""
+    schema = schemathesis.openapi.from_url(base + "/")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    rng = random.Random(SEED)
+    if len(operations) > OPERATIONS:
+        operations = sorted(rng.sample(operations, OPERATIONS), key=lambda op: op.label)
+    problems: dict[str, str] = {}
+    sent = 0
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def send(case: schemathesis.Case) -> None:
+                nonlocal sent
+                sent += 1
+                try:
+                    response = case.call(base_url=base, timeout=30)
+                    case.validate_response(response, checks=CHECKS)
+                except (Exception, BaseExceptionGroup) as error:  # every finding is collected, the run goes on
+                    key = f"{case.operation.label}: {_summary(error)}"
+                    problems.setdefault(key, f"{key}\n{str(error)[:1500]}\n    repro: {case.as_curl_command()}")
+
+            send()
+    return sent, list(problems.values())
+
+
+def _summary(error: BaseException) -> str:
+    """One line that tells findings apart: the failed checks' titles and the first message line."""
+    failures = error.exceptions if isinstance(error, BaseExceptionGroup) else (error,)
+    parts = []
+    for failure in failures:
+        title = getattr(failure, "title", type(failure).__name__)
+        message = str(getattr(failure, "message", failure)).strip().splitlines()
+        parts.append(f"{title}: {message[0][:120] if message else ''}")
+    return "; ".join(parts)
+
+
+def report(name: str, sent: int, problems: list[str]) -> str:
+    return f"{name}: {sent} requests, {len(problems)} distinct problems\n" + "\n\n".join(problems)
+
+
+def test_fuzz_the_demo(tmp_path: Path) -> None:
+    port = free_port()
+    with pgrest_serve(["--demo", "--host", "127.0.0.1", "--port", str(port)], port) as base:
+        sent, problems = fuzz(base)
+    print(report("demo", sent, problems))
+    assert sent > 0
+    assert not problems, report("demo", sent, problems)
+
+
+@pytest.fixture(scope="module")
+def conformance_config() -> Iterator[tuple[Path, dict[str, str]]]:
+    """The conformance fixture's `test` schema under its `base` config: a config file to serve."""
+    directory = conformance_suite.conformance_dir()
+    if directory is None:
+        message = "the conformance suite (../shared/conformance, or $PGREST_CONFORMANCE_DIR) is absent"
+        print("SKIPPED:", message)
+        pytest.skip(message)
+    runner = conformance_suite.load_runner(directory)
+    cluster = Path(tempfile.mkdtemp(prefix="pgfx-fuzz-", dir="/tmp"))
+    with conformance_suite.fixture_database(directory, cluster, "fuzz") as uri:
+        configs = json.loads((directory / "configs.json").read_text(encoding="utf-8"))
+        port = free_port()
+        text = runner.render_config("base", configs["base"], {
+            "db-uri": uri, "server-host": "127.0.0.1", "server-port": port, "log-level": "crit"})
+        config = cluster / "pgrest.conf"
+        config.write_text(text, encoding="utf-8")
+        yield config, {**conformance_suite.SUITE_ENV, "FUZZ_PORT": str(port)}
+    shutil.rmtree(cluster, ignore_errors=True)
+
+
+def test_fuzz_the_conformance_schema(conformance_config: tuple[Path, dict[str, str]]) -> None:
+    config, env = conformance_config
+    port = int(env["FUZZ_PORT"])
+    with pgrest_serve(["--config", str(config)], port, env=env) as base:
+        sent, problems = fuzz(base)
+    print(report("conformance", sent, problems))
+    assert sent > 0
+    assert not problems, report("conformance", sent, problems)
