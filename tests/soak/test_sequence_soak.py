@@ -128,6 +128,7 @@ def _sample(corpus: list[Request], generated: list[Request], seed: int) -> list[
     return generated + random.Random(seed).sample(corpus, wanted)
 
 
+@pytest.mark.postgres
 def test_conformance_server_answers_every_sequence_like_a_fresh_server(
     conformance: tuple[Settings, list[Request], list[Request]],
 ) -> None:
