@@ -6,7 +6,10 @@ Required of every response (our checks, below):
   status table maps to 5xx (https://docs.postgrest.org/en/v12/references/errors.html: 08*, 53* ->
   503; 09*, 25* but 25006, 2D*, 38*, 39*, 3B*, 40*, 53400, 54*, 55*, 57*, 58*, F0*, HV*, P0* but
   P0001, XX*, 42P17 -> 500; 21000 -> 500, see issue 8 item 6), answered with exactly that status.
-  A PGRST-coded 5xx (PGRSTX00 internal error, PGRST001 for a data error, ...) always fails.
+  Two more come from the database by PostgREST's design: a function's `RAISE SQLSTATE 'PT5xx'`
+  (status 5xx) and PGRST121 (500: a function raised SQLSTATE 'PGRST' with a MESSAGE that is not
+  the JSON PostgREST requires). Any other PGRST-coded 5xx (PGRSTX00 internal error, PGRST001 for
+  a data error, ...) fails.
 * `postgrest_shaped_error`: every 4xx/5xx body (but HEAD's) is a JSON object with exactly the keys
   `code`, `message`, `details`, `hint` (code and message strings, details and hint string or null).
 
@@ -67,8 +70,12 @@ _DATABASE_5XX: tuple[tuple[str, int | None], ...] = (
 
 def database_5xx_status(code: object) -> int | None:
     """The 5xx status PostgREST's table gives this SQLSTATE, or None if it gives no 5xx."""
+    if code == "PGRST121":
+        return 500
     if not isinstance(code, str) or len(code) != 5 or code.startswith("PGRST"):
         return None
+    if code.startswith("PT5") and code[2:].isdigit():
+        return int(code[2:])
     for prefix, status in _DATABASE_5XX:
         if code.startswith(prefix):
             return status
