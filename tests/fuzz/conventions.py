@@ -12,6 +12,9 @@ Required of every response (our checks, below):
   a data error, ...) fails.
 * `postgrest_shaped_error`: every 4xx/5xx body (but HEAD's) is a JSON object with exactly the keys
   `code`, `message`, `details`, `hint` (code and message strings, details and hint string or null).
+  Except a function's own answer: an RPC may choose its status (`response.status` GUC) and body,
+  e.g. 403 `{"message": "invalid user or password"}`; such an answer is no PostgREST error and
+  carries no `Proxy-Status: PostgREST; error=...` header, which every PostgREST error has.
 
 Built-in checks that run as well: `response_headers_conformance`, `missing_required_header`, and
 `content_type_conformance` (a response answers one of the media types the document says the
@@ -89,7 +92,7 @@ def _error_body(response: Response) -> Any:
         return None
 
 
-def no_server_error_but_the_databases(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def no_server_error_but_the_databases(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     if response.status_code < 500:
         return None
     body = _error_body(response)
@@ -103,9 +106,15 @@ def no_server_error_but_the_databases(ctx: CheckContext, response: Response, cas
     return True
 
 
-def postgrest_shaped_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def _is_postgrest_error(response: Response) -> bool:
+    return any("error=" in value for value in response.headers.get("proxy-status", []))
+
+
+def postgrest_shaped_error(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     if response.status_code < 400 or case.method.upper() == "HEAD":
         return None
+    if case.path.startswith("/rpc/") and not _is_postgrest_error(response):
+        return None  # the function chose this status and body
     body = _error_body(response)
     shaped = (
         isinstance(body, dict)
@@ -125,7 +134,7 @@ def postgrest_shaped_error(ctx: CheckContext, response: Response, case: Case) ->
 DOCUMENTED_MEDIA_TYPES = frozenset({"application/json", "application/vnd.pgrst.object+json", "text/csv"})
 
 
-def content_type_when_documentable(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def content_type_when_documentable(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     media_type = response.headers.get("content-type", [""])[0].split(";")[0].strip().lower()
     if not response.content or media_type not in DOCUMENTED_MEDIA_TYPES:
         return None

@@ -18,11 +18,15 @@ from tests.fuzz.conventions import (  # noqa: E402
 ERROR = b'{"code":"%s","message":"m","details":null,"hint":null}'
 
 
-def answer(status: int, body: bytes) -> Any:
-    return SimpleNamespace(status_code=status, content=body, headers={})
+def answer(status: int, body: bytes, proxy_status: str | None = "PostgREST; error=X") -> Any:
+    headers = {"proxy-status": [proxy_status]} if proxy_status else {}
+    return SimpleNamespace(status_code=status, content=body, headers=headers)
 
 
-GET: Any = SimpleNamespace(method="GET")
+GET: Any = SimpleNamespace(method="GET", path="/items")
+HEAD: Any = SimpleNamespace(method="HEAD", path="/items")
+RPC: Any = SimpleNamespace(method="POST", path="/rpc/f")
+NO_CONTEXT: Any = None  # the checks never read the context
 
 
 @pytest.mark.parametrize(
@@ -37,7 +41,7 @@ def test_postgrest_status_table_for_5xx(code: str | None, status: int | None) ->
 
 
 def test_a_database_error_postgrest_answers_with_5xx_passes() -> None:
-    assert no_server_error_but_the_databases(None, answer(503, ERROR % b"08006"), GET)
+    assert no_server_error_but_the_databases(NO_CONTEXT, answer(503, ERROR % b"08006"), GET)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +51,7 @@ def test_a_database_error_postgrest_answers_with_5xx_passes() -> None:
 )
 def test_any_other_5xx_fails(status: int, body: bytes) -> None:
     with pytest.raises(AssertionError):
-        no_server_error_but_the_databases(None, answer(status, body), GET)
+        no_server_error_but_the_databases(NO_CONTEXT, answer(status, body), GET)
 
 
 @pytest.mark.parametrize(
@@ -57,10 +61,19 @@ def test_any_other_5xx_fails(status: int, body: bytes) -> None:
 )
 def test_an_error_body_not_shaped_like_postgrests_fails(body: bytes) -> None:
     with pytest.raises(AssertionError):
-        postgrest_shaped_error(None, answer(400, body), GET)
+        postgrest_shaped_error(NO_CONTEXT, answer(400, body), GET)
 
 
 def test_postgrest_shaped_errors_and_head_pass() -> None:
-    assert postgrest_shaped_error(None, answer(404, ERROR % b"PGRST205"), GET)
-    assert postgrest_shaped_error(None, answer(404, b""), SimpleNamespace(method="HEAD")) is None
-    assert postgrest_shaped_error(None, answer(200, b"[]"), GET) is None
+    assert postgrest_shaped_error(NO_CONTEXT, answer(404, ERROR % b"PGRST205"), GET)
+    assert postgrest_shaped_error(NO_CONTEXT, answer(404, b""), HEAD) is None
+    assert postgrest_shaped_error(NO_CONTEXT, answer(200, b"[]"), GET) is None
+
+
+def test_a_status_a_function_chose_is_no_postgrest_error() -> None:
+    body = b'{"message" : "invalid user or password"}'
+    assert postgrest_shaped_error(NO_CONTEXT, answer(403, body, None), RPC) is None
+    with pytest.raises(AssertionError):
+        postgrest_shaped_error(NO_CONTEXT, answer(403, body), RPC)
+    with pytest.raises(AssertionError):
+        postgrest_shaped_error(NO_CONTEXT, answer(403, body, None), GET)

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
+from schemathesis import Case, GenerationMode  # noqa: E402
 
 from tests.fuzz.conventions import CHECKS  # noqa: E402
 from tests.fuzz.known import KNOWN_BUG_PARAMS, KNOWN_BUGS, KnownBug  # noqa: E402
@@ -52,7 +53,7 @@ def fuzz(base: str) -> tuple[int, list[str]]:
             @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                       phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode))
-            def send(case: schemathesis.Case) -> None:
+            def send(case: Case[Any]) -> None:
                 nonlocal sent
                 sent += 1
                 try:
