@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import b1_translation, b2_runner, b3_http, b4_scale, b5_body_memory, report
+from benchmarks import b1_translation, b2_runner, b3_http, b4_scale, b5_body_memory, b6_streaming, report
 from benchmarks.workloads import HTTP_ROUTES, Workload
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ALL_BENCHMARKS = ("B1", "B2", "B3", "B4", "B5")
+ALL_BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         if "B4" in selected:
             _say("B4 scale …")
             run.b4 = b4_scale.run(repeats=budget.repeats, iterations=budget.b4_iterations)
+        if "B6" in selected:
+            _say("B6 streaming …")
+            run.b6 = b6_streaming.run()
         if selected & {"B2", "B3", "B5"}:
             run_database_benchmarks(run, selected, budget)
     except Exception:

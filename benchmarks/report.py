@@ -16,6 +16,8 @@ from benchmarks.b3_http import LoadResult, median_of
 from benchmarks.b4_scale import Series
 from benchmarks.b5_body_memory import BodyMemory
 from benchmarks.b5_body_memory import section as b5_section
+from benchmarks.b6_streaming import StreamingResult
+from benchmarks.b6_streaming import section as b6_section
 from benchmarks.timing import ratio
 
 
@@ -32,6 +34,7 @@ class Run:
     b3: list[LoadResult] | None = None
     b4: list[Series] | None = None
     b5: list[BodyMemory] | None = None
+    b6: StreamingResult | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -448,6 +451,8 @@ def render(run: Run) -> str:
         lines += _b4_section(run.b4)
     if run.b5 is not None:
         lines += b5_section(run.b5)
+    if run.b6 is not None:
+        lines += b6_section(run.b6)
     if run.notes:
         lines += ["", "## Notes", "", *(f"- {note}" for note in run.notes)]
     return "\n".join(lines) + "\n"

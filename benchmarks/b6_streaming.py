@@ -1,11 +1,11 @@
-"""B5 streaming: peak RSS and time to first byte of `pgrest serve` reading 10^5 … 10^6 rows,
+"""B6 streaming: peak RSS and time to first byte of `pgrest serve` reading 10^5 … 10^6 rows,
 answered whole (json_agg, the default) and streamed (server-stream-responses).
 
 Each measurement starts a fresh server process, so its peak RSS (VmHWM in /proc) belongs to
 that one request. The growth exponent is the slope of log(peak RSS) over log(rows): about 1
 when memory follows the response, about 0 when it stays flat.
 
-    python -m benchmarks.b5_streaming [--rows 100000,300000,1000000]
+    python -m benchmarks.b6_streaming [--rows 100000,300000,1000000]
 """
 
 from __future__ import annotations
@@ -131,8 +131,14 @@ def run(row_counts: tuple[int, ...] = ROW_COUNTS) -> StreamingResult:
 
 
 def render(result: StreamingResult) -> str:
+    return "\n".join(section(result))
+
+
+def section(result: StreamingResult) -> list[str]:
+    """The RESULTS.md section."""
     lines = [
-        "## B5 streaming: constant memory for large reads",
+        "",
+        "## B6 streaming: constant memory for large reads",
         "",
         "`GET /big?order=id&limit=N` (4 columns), one fresh `pgrest serve` per read; peak RSS is the",
         "server process's VmHWM after the read. Growth exponent: slope of log(peak RSS) over log(rows).",
@@ -150,13 +156,12 @@ def render(result: StreamingResult) -> str:
         "",
         f"Growth exponent of peak RSS, 10^5 → 10^6 rows: whole **{result.exponent(False):.2f}**, "
         f"streamed **{result.exponent(True):.2f}** (goal: flat, about 0).",
-        "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.b5_streaming")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.b6_streaming")
     parser.add_argument("--rows", default=",".join(str(n) for n in ROW_COUNTS))
     args = parser.parse_args(argv)
     result = run(tuple(int(n) for n in args.rows.split(",")))
