@@ -15,11 +15,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import b1_translation, b2_runner, b3_http, b4_scale, b5_body_memory, b6_streaming, report
+from benchmarks import (
+    b1_translation,
+    b2_runner,
+    b3_http,
+    b4_scale,
+    b5_body_memory,
+    b6_streaming,
+    b7_scale_out,
+    database,
+    report,
+)
 from benchmarks.workloads import HTTP_ROUTES, Workload
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ALL_BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6")
+ALL_BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +79,6 @@ def _say(message: str) -> None:
 
 def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget) -> None:
     """B2, B3 and B5 against one throwaway PostgreSQL."""
-    from benchmarks import database
     from pgrest_server.postgres import PostgresUnavailable
 
     try:
@@ -100,8 +109,27 @@ def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget)
             else:
                 _say("B5 request-body memory …")
                 run.b5 = b5_body_memory.run(db.uri)
+        if "B7" in selected:
+            if b3_http.wrk_path() is None:
+                run.notes.append("B7 skipped: `wrk` is not installed (Debian: `apt-get install wrk`).")
+            else:
+                _say("B7 scale-out (workers, read replica) …")
+                run.b7 = _scale_out(db, budget)
     finally:
         db.stop()
+
+
+def _scale_out(db: database.BenchDatabase, budget: Budget) -> b7_scale_out.ScaleOut:
+    workers = b7_scale_out.run_workers(db.uri, seconds=budget.b3_seconds, repeats=budget.b3_repeats)
+    standby = db.postgres.start_standby()
+    try:
+        replica_uri = standby.uri(database.DATABASE)
+        replica = b7_scale_out.run_replica(
+            db.uri, replica_uri, (db.uri, replica_uri), seconds=budget.b3_seconds * 2
+        )
+    finally:
+        standby.stop()
+    return b7_scale_out.ScaleOut(tuple(workers), tuple(replica))
 
 
 def _notes(run: report.Run) -> None:
@@ -146,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         if "B6" in selected:
             _say("B6 streaming …")
             run.b6 = b6_streaming.run()
-        if selected & {"B2", "B3", "B5"}:
+        if selected & {"B2", "B3", "B5", "B7"}:
             run_database_benchmarks(run, selected, budget)
     except Exception:
         # Keep what was measured: a broken benchmark is reported, the others still get written.

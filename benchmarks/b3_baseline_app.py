@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -113,22 +114,34 @@ def main() -> None:
     parser.add_argument("--db-uri", required=True)
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--pool", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="processes (each with its own pool)")
     args = parser.parse_args()
-    statements = json.loads(args.statements.read_text(encoding="utf-8"))
-    app = build_app(statements, args.db_uri, args.pool)
     # The same uvicorn settings as pgrest_server/run.py's run_server.
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
-        server_header=False,
-        loop="uvloop",
-        http="httptools",
-    )
-    uvicorn.Server(config).run()
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": args.port,
+        "log_level": "warning",
+        "lifespan": "on",
+        "access_log": False,
+        "server_header": False,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    os.environ[_ARGS_ENV] = json.dumps([str(args.statements), args.db_uri, args.pool])
+    if args.workers > 1:  # worker processes import the app through the factory below
+        uvicorn.run("benchmarks.b3_baseline_app:app_from_env", factory=True, workers=args.workers, **settings)
+    else:
+        uvicorn.Server(uvicorn.Config(app_from_env(), **settings)).run()
+
+
+_ARGS_ENV = "PGREST_BENCH_BASELINE_ARGS"
+
+
+def app_from_env() -> Any:
+    """The app for this process, from the arguments the parent process left in the environment."""
+    statements_file, db_uri, pool = json.loads(os.environ[_ARGS_ENV])
+    statements = json.loads(Path(statements_file).read_text(encoding="utf-8"))
+    return build_app(statements, db_uri, int(pool))
 
 
 if __name__ == "__main__":

@@ -163,9 +163,18 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
 class Servers:
     """The two servers as subprocesses, started together and always stopped."""
 
-    def __init__(self, db_uri: str, workloads: tuple[Workload, ...]) -> None:
+    def __init__(
+        self,
+        db_uri: str,
+        workloads: tuple[Workload, ...],
+        *,
+        workers: int = 1,
+        extra_config: tuple[str, ...] = (),
+    ) -> None:
         self.db_uri = db_uri
         self.workloads = workloads
+        self.workers = workers  # processes per server, each with its own pool (B7)
+        self.extra_config = extra_config  # more pgrest config lines (B7: read replicas)
         self.directory = Path(tempfile.mkdtemp(prefix="pgrest-b3-"))
         self.processes: list[subprocess.Popen[bytes]] = []
         self.pgrest_port = _free_port()
@@ -203,6 +212,8 @@ class Servers:
                     f"server-port = {self.pgrest_port}",
                     'log-level = "crit"',  # neither server logs requests
                     'db-tx-end = "commit-allow-override"',  # the insert route asks for tx=rollback
+                    f"server-workers = {self.workers}",
+                    *self.extra_config,
                 ]
             )
             + "\n",
@@ -226,6 +237,8 @@ class Servers:
                 str(self.baseline_port),
                 "--pool",
                 str(POOL_SIZE),
+                "--workers",
+                str(self.workers),
             ],
             "baseline",
         )

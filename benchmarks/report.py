@@ -18,6 +18,8 @@ from benchmarks.b5_body_memory import BodyMemory
 from benchmarks.b5_body_memory import section as b5_section
 from benchmarks.b6_streaming import StreamingResult
 from benchmarks.b6_streaming import section as b6_section
+from benchmarks.b7_scale_out import ScaleOut
+from benchmarks.b7_scale_out import section as b7_section
 from benchmarks.timing import ratio
 
 
@@ -35,6 +37,7 @@ class Run:
     b4: list[Series] | None = None
     b5: list[BodyMemory] | None = None
     b6: StreamingResult | None = None
+    b7: ScaleOut | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -453,6 +456,8 @@ def render(run: Run) -> str:
         lines += b5_section(run.b5)
     if run.b6 is not None:
         lines += b6_section(run.b6)
+    if run.b7 is not None:
+        lines += b7_section(run.b7)
     if run.notes:
         lines += ["", "## Notes", "", *(f"- {note}" for note in run.notes)]
     return "\n".join(lines) + "\n"
