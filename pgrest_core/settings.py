@@ -94,6 +94,8 @@ class Settings:
     db_config: bool = True
     db_timezone_enabled: bool = True
     db_hoisted_tx_settings: tuple[str, ...] = DEFAULT_HOISTED_TX_SETTINGS
+    db_uri_read_replicas: tuple[str, ...] = ()  # standbys that answer read-only requests
+    db_read_replicas_max_lag: int = 10  # seconds of replay lag before a standby is skipped
     jwt_secret: str | None = None
     jwt_secret_is_base64: bool = False
     jwt_aud: str | None = None
@@ -214,6 +216,11 @@ def _coerce_list(key: str, raw: RawValue) -> object:
 def _coerce_emptyable_list(key: str, raw: RawValue) -> object:
     text = as_text(key, raw)
     return () if text == "" else _split_on_commas(text)
+
+
+def _coerce_uri_list(key: str, raw: RawValue) -> object:
+    """Comma-separated URIs; empty entries (a trailing comma) are dropped."""
+    return tuple(part for part in _split_on_commas(as_text(key, raw)) if part)
 
 
 def _coerce_schemas(key: str, raw: RawValue) -> object:
@@ -337,6 +344,8 @@ KEYS: Mapping[str, _Key] = {
     "db-config": _Key("db_config", _coerce_bool),
     "db-timezone-enabled": _Key("db_timezone_enabled", _coerce_bool),
     "db-hoisted-tx-settings": _Key("db_hoisted_tx_settings", _coerce_list),
+    "db-uri-read-replicas": _Key("db_uri_read_replicas", _coerce_uri_list),
+    "db-read-replicas-max-lag": _Key("db_read_replicas_max_lag", _coerce_non_negative),
     "jwt-secret": _Key("jwt_secret", _coerce_str),
     "jwt-secret-is-base64": _Key("jwt_secret_is_base64", _coerce_bool),
     "jwt-aud": _Key("jwt_aud", _coerce_audience),

@@ -224,14 +224,27 @@ class PgrestApp:
         An ASGI server calls this through the lifespan protocol; a mounted app calls it itself
         on its first request. Call `shutdown()` from the host's lifespan to close the pool.
         """
-        from pgrest_core.runner.execute import Runner
+        from pgrest_core.runner.execute import Runner, replica_pool_kwargs
         from pgrest_core.runner.pool import PoolOptions
+        from pgrest_core.runner.replicas import ReplicaSet
 
         settings = self.settings
+        pool_options = PoolOptions.from_settings(settings)
+        # Read replicas get reads only; the schema cache and LISTEN stay on db-uri (the primary).
+        replicas = (
+            ReplicaSet(
+                settings.db_uri_read_replicas,
+                max_lag=float(settings.db_read_replicas_max_lag),
+                pool_kwargs=replica_pool_kwargs(pool_options),
+            )
+            if settings.db_uri_read_replicas
+            else None
+        )
         self.runner = Runner(
             settings.db_uri,
             prepared_statements=settings.db_prepared_statements,
-            pool_options=PoolOptions.from_settings(settings),
+            pool_options=pool_options,
+            replicas=replicas,
         )
         await self.runner.open(wait=False)
         if settings.db_config:
@@ -590,6 +603,8 @@ class PgrestApp:
             ),
             authenticated=auth.authenticated,
             check=check,
+            # The consistency escape hatch: read your own writes from the primary.
+            primary_only=_reads_from_primary(headers),
         )
         timing.mark("transaction")
         response = respond(prepared, row)
@@ -615,6 +630,12 @@ class PgrestApp:
         if self.settings.server_timing_enabled:
             return _with_headers(response, (("Server-Timing", timing.header()),))
         return response
+
+
+def _reads_from_primary(headers: list[tuple[str, str]]) -> bool:
+    """`Pgrest-Read-From: primary`: a read that must see the latest writes skips the replicas."""
+    value = _header(headers, "pgrest-read-from")
+    return value is not None and value.strip().lower() == "primary"
 
 
 def _with_headers(response: AnyResponse, extra: tuple[tuple[str, str], ...]) -> AnyResponse:

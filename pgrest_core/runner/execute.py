@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg.pq.abc import PGresult
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pgrest_core.fragment import Fragment, sql
 from pgrest_core.prepared import RESULT_COLUMNS, Prepared, ResultRow
 from pgrest_core.runner.errors import connection_failure, from_exception
 from pgrest_core.runner.pool import PoolOptions, pool_args
+from pgrest_core.runner.replicas import Replica, ReplicaSet
 from pgrest_core.runner.statements import Batch, Outcome, SessionConnection, StatementsLost, first_row, rows
 
 Connection = psycopg.AsyncConnection[Any]
@@ -251,6 +252,20 @@ def open_pool_args(conninfo: str, *, max_size: int, timeout: float, min_size: in
     }
 
 
+# A read replica's pool waits at most this long for a connection before the primary answers.
+REPLICA_ACQUISITION_TIMEOUT = 1.0
+
+
+def replica_pool_kwargs(options: PoolOptions) -> dict[str, Any]:
+    """`ReplicaSet` pool arguments: built like the primary's pool (same limits, the runner's own
+    prepared statements), but quick to give up, since the primary can take the request."""
+    args = pool_args("", options)
+    del args["conninfo"]
+    args["connection_class"] = SessionConnection
+    args["timeout"] = min(options.acquisition_timeout, REPLICA_ACQUISITION_TIMEOUT)
+    return args
+
+
 class Runner:
     """The connection pool and how to run a request on it, with errors already mapped."""
 
@@ -262,8 +277,11 @@ class Runner:
         acquisition_timeout: float = 10.0,
         prepared_statements: bool = True,
         pool_options: PoolOptions | None = None,
+        replicas: ReplicaSet | None = None,
     ) -> None:
         self.conninfo = conninfo
+        # Standbys for read-only requests (db-uri-read-replicas); opened and closed with the pool.
+        self.replicas = replicas
         # `pool_options` (all db-pool-* settings, see runner.pool) supersedes the two sizes above.
         args = (
             pool_args(conninfo, pool_options)
@@ -278,8 +296,12 @@ class Runner:
 
     async def open(self, *, wait: bool = True, timeout: float = 30.0) -> None:
         await self.pool.open(wait=wait, timeout=timeout)
+        if self.replicas is not None:
+            await self.replicas.open()
 
     async def close(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.close()
         await self.pool.close()
 
     @asynccontextmanager
@@ -300,12 +322,22 @@ class Runner:
         *,
         authenticated: bool,
         check: Callable[[ResultRow], object] | None = None,
+        primary_only: bool = False,
     ) -> ResultRow:
         """Run a prepared request; PostgreSQL errors come out as PgrstErrors.
 
         `check` runs on the result row before COMMIT; what it raises rolls the transaction back.
+        A read-only request goes to a healthy read replica, if any, unless `primary_only`; when
+        the replica cannot be reached it is marked down and the primary answers instead.
         """
         try:
+            replica = None
+            if prepared.read_only and not primary_only and self.replicas is not None:
+                replica = self.replicas.choose()
+            if replica is not None:
+                row = await self._on_replica(replica, prepared, transaction, check)
+                if row is not None:
+                    return row
             async with self.pool.connection() as conn:
                 return await execute(conn, prepared, transaction, prepare=self.prepare, check=check)
         except Exception as error:
@@ -313,3 +345,44 @@ class Runner:
             if mapped is None:
                 raise
             raise mapped from error
+
+    async def _on_replica(
+        self,
+        replica: Replica,
+        prepared: Prepared,
+        transaction: Transaction,
+        check: Callable[[ResultRow], object] | None,
+    ) -> ResultRow | None:
+        """The request's result from `replica`, or None when the replica could not be used.
+
+        Only connection-level failures make it None (the request is read-only, so running it
+        again on the primary is safe); an SQL error is the request's own and propagates.
+        """
+        assert self.replicas is not None
+        try:
+            conn = await replica.pool.getconn()
+        except (PoolTimeout, psycopg.OperationalError):
+            self.replicas.mark_down(replica)
+            return None
+        try:
+            return await execute(conn, prepared, transaction, prepare=self.prepare, check=check)
+        except psycopg.Error as error:
+            if not _replica_failure(conn, error):
+                raise
+            self.replicas.mark_down(replica)
+            return None
+        finally:
+            await replica.pool.putconn(conn)
+
+
+# Errors that say the replica, not the request, failed: the connection is gone or the server is
+# shutting down / starting (class 08, 57P01-57P03), or recovery cancelled the query (40001 with a
+# standby's "conflict with recovery"; the primary has no such conflict).
+_REPLICA_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "40001"})
+
+
+def _replica_failure(conn: Connection, error: psycopg.Error) -> bool:
+    if conn.closed or conn.broken:
+        return True
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state in _REPLICA_SQLSTATES

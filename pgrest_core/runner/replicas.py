@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,14 +58,18 @@ class ReplicaSet:
         max_lag: float = 10.0,
         check_interval: float = 1.0,
         timeout: float = 2.0,
+        pool_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.max_lag = max_lag
         self.check_interval = check_interval
         self.timeout = timeout
+        # `pool_kwargs` (e.g. the primary's connection_class, lifetimes) are applied over these,
+        # so replica connections are built like the primary's.
+        base: dict[str, Any] = {"min_size": 0, "max_size": max(1, pool_size), "open": False,
+                                "timeout": acquisition_timeout, "kwargs": {"autocommit": True}}
+        base.update(pool_kwargs or {})
         self.replicas = tuple(
-            Replica(uri, AsyncConnectionPool(uri, min_size=0, max_size=max(1, pool_size), open=False,
-                                             timeout=acquisition_timeout, kwargs={"autocommit": True}))
-            for uri in uris
+            Replica(uri, AsyncConnectionPool(**{**base, "conninfo": uri})) for uri in uris
         )  # fmt: skip
         self._next = 0
         self._checker: asyncio.Task[None] | None = None

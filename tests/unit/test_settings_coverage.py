@@ -77,6 +77,8 @@ BEHAVIOUR: dict[str, tuple[str, ...]] = {
     "log-query": ("test_settings_behaviour::test_log_query_logs_the_sql_of_logged_requests",),
     "client-error-verbosity": ("test_asgi::test_minimal_error_verbosity_hides_details_and_hint",),
     "url-use-legacy-target-names": ("conformance",),
+    "db-uri-read-replicas": ("test_read_replicas_http::test_",),
+    "db-read-replicas-max-lag": ("test_read_replicas_http::test_a_standby_lagging_past_the_bound_gets_no_reads",),
 }
 
 # Keys read only by the config modules, and why that is their whole effect.
