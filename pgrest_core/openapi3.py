@@ -38,7 +38,7 @@ from pgrest_core.openapi import (
     _server,
     _split_description,
 )
-from pgrest_core.schema.model import Column, Routine, RoutineParam, SchemaCache, Table
+from pgrest_core.schema.model import Column, QualifiedName, Routine, RoutineParam, SchemaCache, Table
 
 JsonObject = dict[str, Any]
 
@@ -49,6 +49,7 @@ _JSON = "application/json"
 _OBJECT = "application/vnd.pgrst.object+json"
 _ARRAY = "application/vnd.pgrst.array+json"
 _CSV = "text/csv"
+_OCTET_STREAM = "application/octet-stream"
 
 # PostgreSQL types whose JSON form is certain: (JSON Schema type, OpenAPI format or None).
 _INTEGERS = {"smallint": "int32", "integer": "int32", "bigint": "int64"}
@@ -341,7 +342,7 @@ def _paths(cache: SchemaCache, tables: list[Table], routines: list[Routine]) -> 
     # a function returning a described table's rows: its columns, typed
     rows = {(table.schema, table.name): _function_row_schema(cache, table) for table in tables}
     for routine in routines:  # overloads share a path: the one listed last describes it
-        paths["/rpc/" + routine.name] = _routine_path(routine, rows)
+        paths["/rpc/" + routine.name] = _routine_path(cache, routine, rows)
     return paths
 
 
@@ -424,15 +425,16 @@ def _routine_result(routine: Routine, rows: RowSchemas) -> JsonObject:
     return {"type": "array", "items": item} if returns.set_of else item
 
 
-def _routine_path(routine: Routine, rows: RowSchemas) -> JsonObject:
+def _routine_path(cache: SchemaCache, routine: Routine, rows: RowSchemas) -> JsonObject:
     base = _operation(["(rpc) " + routine.name], routine.description)
     result = _routine_result(routine, rows)
     void = routine.returns.name == "void" and not routine.returns.set_of
-    ok: JsonObject = {"description": "OK", "content": {_JSON: {"schema": result}}}
+    content = {_JSON: {"schema": result}, **_raw_content(cache, routine)}
+    ok: JsonObject = {"description": "OK", "content": content}
     if routine.returns.set_of and routine.returns.composite:
         ok = _rows_response("OK", _routine_row(routine, rows))
     responses: JsonObject = {"204": {"$ref": "#/components/responses/NoContent"}} if void else {"200": ok}
-    responses.update(_errors())
+    responses["default"] = _routine_errors(result)
     headers = [_ref("preferCall"), _ref("contentProfile")]
     path: JsonObject = {}
     if routine.volatility != "volatile":
@@ -448,6 +450,25 @@ def _routine_path(routine: Routine, rows: RowSchemas) -> JsonObject:
         "responses": responses,
     }
     return path
+
+
+def _raw_content(cache: SchemaCache, routine: Routine) -> JsonObject:
+    """A function returning one value of a domain named after a media type (`"text/html"`)
+    answers that value as the body, in that media type (a `"*/*"` domain's as octet-stream)."""
+    returns = routine.returns
+    if returns.set_of or QualifiedName(returns.schema, returns.name) not in cache.media_types:
+        return {}
+    media_type = returns.name.lower()
+    return {_OCTET_STREAM if media_type == "*/*" else media_type: {"schema": {"type": "string"}}}
+
+
+def _routine_errors(result: JsonObject) -> JsonObject:
+    """A call's other answers: PostgREST's errors, or the function's own value with the status
+    it chose (`response.status`), e.g. 403 `{"message": "invalid user or password"}`."""
+    return {
+        "description": "A PostgREST error, or the function's result with the status it set",
+        "content": {_JSON: {"schema": {"anyOf": [{"$ref": "#/components/schemas/Error"}, result]}}},
+    }
 
 
 def _query_argument(parameter: RoutineParam) -> JsonObject:

@@ -83,9 +83,13 @@ def test_writes_require_the_columns_without_a_default() -> None:
 
 def test_every_operation_documents_errors_with_the_error_body() -> None:
     doc = document()
-    for path in doc["paths"].values():
+    for name, path in doc["paths"].items():
         for operation in path.values():
-            assert operation["responses"]["default"] == {"$ref": "#/components/responses/Error"}
+            if name.startswith("/rpc/"):  # the function's own answer too, see below
+                schema = operation["responses"]["default"]["content"]["application/json"]["schema"]
+                assert schema["anyOf"][0] == {"$ref": "#/components/schemas/Error"}
+            else:
+                assert operation["responses"]["default"] == {"$ref": "#/components/responses/Error"}
     error = doc["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {"code", "message", "details", "hint"}
     assert error["required"] == ["code", "message"]
@@ -217,3 +221,38 @@ def test_component_keys_of_names_openapi_does_not_allow_are_escaped() -> None:
         "schema"]["items"] == {"$ref": "#/components/schemas/Server_20Today"}
     assert [component_key(name) for name in ("films", "film_details", "a_b c", "é")] == [
         "films", "film_details", "a_5Fb_20c", "_C3_A9"]
+
+
+def test_a_functions_other_answers_are_errors_or_its_own_result() -> None:
+    # fuzz12: the conformance fixture's send_body_status_403 answers 403 {"message": "..."}
+    returns_int = Routine("api", "score", (), ReturnType("pg_catalog", "integer"))
+    cache = SchemaCache(schemas=("api",), routines={returns_int.qualified_name: (returns_int,)})
+    doc = openapi31_document(cache, OpenApiOptions(schema="api"))
+    validate(doc)
+    other = doc["paths"]["/rpc/score"]["post"]["responses"]["default"]["content"]["application/json"]["schema"]
+    other = {**other, "components": doc["components"]}  # for the $ref
+    assert _valid(other, 3) and _valid(other, None)
+    assert _valid(other, {"code": "P0001", "message": "m", "details": None, "hint": None})
+    assert not _valid(other, "text") and not _valid(other, {"message": "no code"})
+
+
+def test_functions_returning_a_media_type_domain_answer_that_media_type() -> None:
+    # fuzz12: the conformance fixture's some_trans returns "*/*" and answers application/octet-stream
+    def routine(name: str, domain: str) -> Routine:
+        return Routine("api", name, (), ReturnType("api", domain))
+
+    routines = (routine("html", "text/html"), routine("blob", "*/*"), routine("txt", "text"))
+    cache = SchemaCache(
+        schemas=("api",),
+        routines={r.qualified_name: (r,) for r in routines},
+        media_types={QualifiedName("api", "text/html"): "text", QualifiedName("api", "*/*"): "bytea"},
+    )
+    doc = openapi31_document(cache, OpenApiOptions(schema="api"))
+    validate(doc)
+
+    def content(name: str) -> set[str]:
+        return set(doc["paths"][f"/rpc/{name}"]["post"]["responses"]["200"]["content"])
+
+    assert content("html") == {"application/json", "text/html"}
+    assert content("blob") == {"application/json", "application/octet-stream"}
+    assert content("txt") == {"application/json"}
