@@ -21,6 +21,8 @@ described only as far as the JSON PostgreSQL writes is certain; a type pgrest ca
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from pgrest_core.ast import MediaType
@@ -36,7 +38,7 @@ from pgrest_core.openapi import (
     _server,
     _split_description,
 )
-from pgrest_core.schema.model import Column, Routine, RoutineParam, SchemaCache, Table
+from pgrest_core.schema.model import Column, QualifiedName, Routine, RoutineParam, SchemaCache, Table
 
 JsonObject = dict[str, Any]
 
@@ -47,6 +49,7 @@ _JSON = "application/json"
 _OBJECT = "application/vnd.pgrst.object+json"
 _ARRAY = "application/vnd.pgrst.array+json"
 _CSV = "text/csv"
+_OCTET_STREAM = "application/octet-stream"
 
 # PostgreSQL types whose JSON form is certain: (JSON Schema type, OpenAPI format or None).
 _INTEGERS = {"smallint": "int32", "integer": "int32", "bigint": "int64"}
@@ -78,21 +81,36 @@ def json_schema_for(type_name: str) -> JsonObject:
     """The JSON Schema of a PostgreSQL type's JSON form; `{}` (any value) when not certain."""
     plain = _plain_type(type_name)
     if plain.endswith("[]"):
-        return {"type": "array", "items": json_schema_for(plain.removesuffix("[]"))}
+        return {"type": "array", "items": _array_element(json_schema_for(plain.removesuffix("[]")))}
     if plain == "boolean":
         return {"type": "boolean"}
     if plain in _INTEGERS:
         return {"type": "integer", "format": _INTEGERS[plain]}
     if plain in _NUMBERS:
         number_format = _NUMBERS[plain]
-        return {"type": "number"} if number_format is None else {"type": "number", "format": number_format}
+        number = {"type": "number"} if number_format is None else {"type": "number", "format": number_format}
+        # PostgreSQL writes the special values of floats and numeric as JSON strings
+        return {"anyOf": [number, {"type": "string", "enum": list(_SPECIAL_NUMBERS)}]}
     if plain in _STRINGS:
         return {"type": "string"}
     return {}  # json, jsonb, composites, custom types: any JSON value
 
 
+_SPECIAL_NUMBERS = ("NaN", "Infinity", "-Infinity")
+
+
+def _array_element(element: JsonObject) -> JsonObject:
+    """An item of a PostgreSQL array's JSON: the element, NULL (arrays hold NULLs whatever the
+    column's nullability), or a nested array (one column type holds arrays of any dimension)."""
+    if not element:
+        return element
+    return {"anyOf": [_nullable(element), {"type": "array"}]}
+
+
 def _nullable(schema: JsonObject) -> JsonObject:
     """Allow null too: a type list for typed schemas; an open schema already allows it."""
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [*schema["anyOf"], {"type": "null"}]}
     if "type" not in schema:
         return schema
     nullable = {**schema, "type": [schema["type"], "null"]}
@@ -133,10 +151,30 @@ def openapi31_document(
             "url": f"https://postgrest.org/en/{DOCS_VERSION}/references/api.html",
         },
         "servers": [{"url": _server_url(scheme, host, port, base_path)}],
-        "paths": _paths(tables, routines),
+        "paths": _paths(cache, tables, routines),
         "components": _components(cache, tables, cache.schemas),
         "security": [{}, {"JWT": []}],  # a token is optional: without one, db-anon-role answers
     }
+
+
+_COMPONENT_KEY_CHARACTER = re.compile(r"[a-zA-Z0-9.\-]")
+
+
+def component_key(name: str) -> str:
+    """A name as a key of `components`, which OpenAPI restricts to `[a-zA-Z0-9._-]`: a key
+    that fits is kept; in one that does not, `_` and every other character outside `[a-zA-Z0-9.-]`
+    become `_` and their UTF-8 bytes in hex (`Server Today` -> `Server_20Today`)."""
+    if re.fullmatch(r"[a-zA-Z0-9._-]+", name):
+        return name
+    return "".join(char if _COMPONENT_KEY_CHARACTER.fullmatch(char) else _hex(char) for char in name)
+
+
+def _hex(char: str) -> str:
+    return "".join(f"_{byte:02X}" for byte in char.encode())
+
+
+def _row_filter_key(table: Table, column: Column) -> str:
+    return f"rowFilter.{component_key(table.name)}.{component_key(column.name)}"
 
 
 def _server_url(scheme: str, host: str, port: int, base_path: str) -> str:
@@ -149,7 +187,7 @@ def _components(cache: SchemaCache, tables: list[Table], schemas: tuple[str, ...
     return {
         "schemas": {
             "Error": _ERROR_SCHEMA,
-            **{table.name: _row_schema(cache, table) for table in tables},
+            **{component_key(table.name): _row_schema(cache, table) for table in tables},
         },
         "parameters": _parameters(tables, schemas),
         "headers": {
@@ -221,7 +259,7 @@ def _column_schema(cache: SchemaCache, table: Table, column: Column) -> JsonObje
 def _insert_schema(table: Table) -> JsonObject:
     """A row to write: the row schema with the columns that need a value required."""
     required = [c.name for c in table.columns if not c.nullable and c.default is None and not c.generated]
-    reference: JsonObject = {"$ref": f"#/components/schemas/{table.name}"}
+    reference: JsonObject = {"$ref": f"#/components/schemas/{component_key(table.name)}"}
     return {"allOf": [reference, {"required": required}]} if required else reference
 
 
@@ -280,7 +318,7 @@ def _written(item: JsonObject, *, created: bool) -> JsonObject:
     return {**responses, **_errors()}
 
 
-def _paths(tables: list[Table], routines: list[Routine]) -> JsonObject:
+def _paths(cache: SchemaCache, tables: list[Table], routines: list[Routine]) -> JsonObject:
     paths: JsonObject = {
         "/": {
             "get": {
@@ -301,14 +339,16 @@ def _paths(tables: list[Table], routines: list[Routine]) -> JsonObject:
     }
     for table in tables:
         paths["/" + table.name] = _table_path(table)
+    # a function returning a described table's rows: its columns, typed
+    rows = {(table.schema, table.name): _function_row_schema(cache, table) for table in tables}
     for routine in routines:  # overloads share a path: the one listed last describes it
-        paths["/rpc/" + routine.name] = _routine_path(routine)
+        paths["/rpc/" + routine.name] = _routine_path(cache, routine, rows)
     return paths
 
 
 def _table_path(table: Table) -> JsonObject:
-    filters = [_ref(f"rowFilter.{table.name}.{column.name}") for column in table.columns]
-    row: JsonObject = {"$ref": f"#/components/schemas/{table.name}"}
+    filters = [_ref(_row_filter_key(table, column)) for column in table.columns]
+    row: JsonObject = {"$ref": f"#/components/schemas/{component_key(table.name)}"}
     base = _operation([table.name], table.description)
     read_headers = [_ref(name) for name in ("range", "rangeUnit", "preferRead", "acceptProfile")]
     page = [_ref(name) for name in ("select", "order", "offset", "limit")]
@@ -355,11 +395,29 @@ def _table_path(table: Table) -> JsonObject:
     return path
 
 
-def _routine_result(routine: Routine) -> JsonObject:
+RowSchemas = dict[tuple[str, str], JsonObject]
+
+
+def _function_row_schema(cache: SchemaCache, table: Table) -> JsonObject:
+    """A table's row type as a function returns it: the table's columns and types, but every
+    one nullable, since a composite value is not bound by the table's NOT NULL constraints
+    (`SELECT NULL::films` is a row of NULLs)."""
+    properties = {
+        column.name: _column_schema(cache, table, replace(column, nullable=True)) for column in table.columns
+    }
+    return {"type": "object", "properties": properties}
+
+
+def _routine_row(routine: Routine, rows: RowSchemas) -> JsonObject:
+    """A row a function returns: typed columns when the document describes its table."""
+    return rows.get((routine.returns.schema, routine.returns.name), {"type": "object"})
+
+
+def _routine_result(routine: Routine, rows: RowSchemas) -> JsonObject:
     """What a call answers with: the function's rows or its value; `{}` when not certain."""
     returns = routine.returns
     if returns.composite:
-        item: JsonObject = {"type": "object"}
+        item: JsonObject = _routine_row(routine, rows)
     else:
         item = json_schema_for(returns.name)
         if item:
@@ -367,15 +425,16 @@ def _routine_result(routine: Routine) -> JsonObject:
     return {"type": "array", "items": item} if returns.set_of else item
 
 
-def _routine_path(routine: Routine) -> JsonObject:
+def _routine_path(cache: SchemaCache, routine: Routine, rows: RowSchemas) -> JsonObject:
     base = _operation(["(rpc) " + routine.name], routine.description)
-    result = _routine_result(routine)
+    result = _routine_result(routine, rows)
     void = routine.returns.name == "void" and not routine.returns.set_of
-    ok: JsonObject = {"description": "OK", "content": {_JSON: {"schema": result}}}
+    content = {_JSON: {"schema": result}, **_raw_content(cache, routine)}
+    ok: JsonObject = {"description": "OK", "content": content}
     if routine.returns.set_of and routine.returns.composite:
-        ok = _rows_response("OK", {"type": "object"})
+        ok = _rows_response("OK", _routine_row(routine, rows))
     responses: JsonObject = {"204": {"$ref": "#/components/responses/NoContent"}} if void else {"200": ok}
-    responses.update(_errors())
+    responses["default"] = _routine_errors(result)
     headers = [_ref("preferCall"), _ref("contentProfile")]
     path: JsonObject = {}
     if routine.volatility != "volatile":
@@ -391,6 +450,25 @@ def _routine_path(routine: Routine) -> JsonObject:
         "responses": responses,
     }
     return path
+
+
+def _raw_content(cache: SchemaCache, routine: Routine) -> JsonObject:
+    """A function returning one value of a domain named after a media type (`"text/html"`)
+    answers that value as the body, in that media type (a `"*/*"` domain's as octet-stream)."""
+    returns = routine.returns
+    if returns.set_of or QualifiedName(returns.schema, returns.name) not in cache.media_types:
+        return {}
+    media_type = returns.name.lower()
+    return {_OCTET_STREAM if media_type == "*/*" else media_type: {"schema": {"type": "string"}}}
+
+
+def _routine_errors(result: JsonObject) -> JsonObject:
+    """A call's other answers: PostgREST's errors, or the function's own value with the status
+    it chose (`response.status`), e.g. 403 `{"message": "invalid user or password"}`."""
+    return {
+        "description": "A PostgREST error, or the function's result with the status it set",
+        "content": {_JSON: {"schema": {"anyOf": [{"$ref": "#/components/schemas/Error"}, result]}}},
+    }
 
 
 def _query_argument(parameter: RoutineParam) -> JsonObject:
@@ -474,8 +552,10 @@ def _parameters(tables: list[Table], schemas: tuple[str, ...]) -> JsonObject:
             description = f"Filter on `{column.name}`: `operator.value`, e.g. `eq.1`, `in.(1,2)`, `is.null`"
             if column.description is not None:
                 description = column.description + "\n\n" + description
-            parameters[f"rowFilter.{table.name}.{column.name}"] = _query(column.name, description)
+            parameters[_row_filter_key(table, column)] = _query(column.name, description)
     return parameters
 
 
-__all__ = ["OPENAPI31_CONTENT_TYPE", "json_schema_for", "openapi31_document", "openapi_version"]
+__all__ = [
+    "OPENAPI31_CONTENT_TYPE", "component_key", "json_schema_for", "openapi31_document", "openapi_version",
+]

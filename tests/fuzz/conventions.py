@@ -7,8 +7,9 @@ Required of every response (our checks, below):
   503; 09*, 25* but 25006, 2D*, 38*, 39*, 3B*, 40*, 53400, 54*, 55*, 57*, 58*, F0*, HV*, P0* but
   P0001, XX*, 42P17 -> 500; 21000 -> 500, see issue 8 item 6), answered with exactly that status.
   Two more come from the database by PostgREST's design: a function's `RAISE SQLSTATE 'PT5xx'`
-  (status 5xx) and PGRST121 (500: a function raised SQLSTATE 'PGRST' with a MESSAGE that is not
-  the JSON PostgREST requires). Any other PGRST-coded 5xx (PGRSTX00 internal error, PGRST001 for
+  (status 5xx) or `'PTxyz'` with xyz not a number (500), PGRST121 (500: a function raised SQLSTATE
+  'PGRST' with a MESSAGE that is not the JSON PostgREST requires) and PGRST112 (500: a function set
+  a `response.status` that is no status code). Any other PGRST-coded 5xx (PGRSTX00 internal error, PGRST001 for
   a data error, ...) fails.
 * `postgrest_shaped_error`: every 4xx/5xx body (but HEAD's) is a JSON object with exactly the keys
   `code`, `message`, `details`, `hint` (code and message strings, details and hint string or null).
@@ -73,12 +74,14 @@ _DATABASE_5XX: tuple[tuple[str, int | None], ...] = (
 
 def database_5xx_status(code: object) -> int | None:
     """The 5xx status PostgREST's table gives this SQLSTATE, or None if it gives no 5xx."""
-    if code == "PGRST121":
+    if code in ("PGRST121", "PGRST112"):
         return 500
     if not isinstance(code, str) or len(code) != 5 or code.startswith("PGRST"):
         return None
-    if code.startswith("PT5") and code[2:].isdigit():
-        return int(code[2:])
+    if code.startswith("PT"):
+        if not code[2:].isdigit():
+            return 500  # PostgREST's RpcSpec: "defaults to status 500 if RAISE code is PT not followed by a number"
+        return int(code[2:]) if code[2] == "5" else None
     for prefix, status in _DATABASE_5XX:
         if code.startswith(prefix):
             return status

@@ -33,7 +33,7 @@ NO_CONTEXT: Any = None  # the checks never read the context
     ("code", "status"),
     [("08006", 503), ("53300", 503), ("53400", 500), ("40P01", 500), ("57014", 500), ("XX000", 500),
      ("P0002", 500), ("42P17", 500), ("21000", 500),
-     ("PT503", 503), ("PGRST121", 500), ("PT402", None), ("PT5XX", None), ("P0001", None), ("25006", None), ("23505", None),
+     ("PT503", 503), ("PGRST121", 500), ("PT402", None), ("PT5XX", 500), ("PT40A", 500), ("PGRST112", 500), ("PGRST111", None), ("P0001", None), ("25006", None), ("23505", None),
      ("22P02", None), ("PGRST001", None), ("PGRSTX00", None), (None, None)],
 )
 def test_postgrest_status_table_for_5xx(code: str | None, status: int | None) -> None:

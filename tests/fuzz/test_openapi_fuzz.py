@@ -38,12 +38,13 @@ OPERATIONS = int(os.environ.get("PGREST_FUZZ_OPERATIONS", "25"))
 SEED = int(os.environ.get("PGREST_FUZZ_SEED", "8"))
 
 
-def fuzz(base: str) -> tuple[int, list[str]]:
-    """Fuzz every (sampled) operation of the document at `base`; (requests sent, problems)."""
+def fuzz(base: str, checks: list[Any] | None = None, *, sample: bool = True) -> tuple[int, list[str]]:
+    """Fuzz every (sampled) operation of the document at `base` with `checks` (default:
+    conventions.CHECKS); `sample=False` takes every operation. (requests sent, problems)."""
     schema = schemathesis.openapi.from_url(base + "/")
     operations = [result.ok() for result in schema.get_all_operations()]
     rng = random.Random(SEED)
-    if len(operations) > OPERATIONS:
+    if sample and len(operations) > OPERATIONS:
         operations = sorted(rng.sample(operations, OPERATIONS), key=lambda op: op.label)
     problems: dict[str, str] = {}
     sent = 0
@@ -58,7 +59,7 @@ def fuzz(base: str) -> tuple[int, list[str]]:
                 sent += 1
                 try:
                     response = case.call(base_url=base, timeout=30)
-                    case.validate_response(response, checks=CHECKS)
+                    case.validate_response(response, checks=CHECKS if checks is None else checks)
                 except (Exception, BaseExceptionGroup) as error:  # every finding is collected, the run goes on
                     key = f"{case.operation.label}: {_summary(error)}"
                     problems.setdefault(key, f"{key}\n{str(error)[:1500]}\n    repro: {case.as_curl_command()}")

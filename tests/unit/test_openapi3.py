@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
 from pgrest_core.openapi import OpenApiOptions, Visible
-from pgrest_core.openapi3 import json_schema_for, openapi31_document
+from pgrest_core.openapi3 import component_key, json_schema_for, openapi31_document
 from pgrest_core.schema.model import (
     Column,
     QualifiedName,
@@ -82,9 +83,13 @@ def test_writes_require_the_columns_without_a_default() -> None:
 
 def test_every_operation_documents_errors_with_the_error_body() -> None:
     doc = document()
-    for path in doc["paths"].values():
+    for name, path in doc["paths"].items():
         for operation in path.values():
-            assert operation["responses"]["default"] == {"$ref": "#/components/responses/Error"}
+            if name.startswith("/rpc/"):  # the function's own answer too, see below
+                schema = operation["responses"]["default"]["content"]["application/json"]["schema"]
+                assert schema["anyOf"][0] == {"$ref": "#/components/schemas/Error"}
+            else:
+                assert operation["responses"]["default"] == {"$ref": "#/components/responses/Error"}
     error = doc["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {"code", "message", "details", "hint"}
     assert error["required"] == ["code", "message"]
@@ -147,9 +152,11 @@ def test_server_url_follows_the_proxy_uri() -> None:
     ("type_name", "schema"),
     [
         ("bigint", {"type": "integer", "format": "int64"}),
-        ("numeric(10,2)", {"type": "number"}),
+        ("numeric(10,2)", {"anyOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]}),
         ("timestamp with time zone", {"type": "string"}),
-        ("integer[]", {"type": "array", "items": {"type": "integer", "format": "int32"}}),
+        ("integer[]", {"type": "array", "items": {"anyOf": [
+            {"type": ["integer", "null"], "format": "int32"}, {"type": "array"}]}}),
+        ("jsonb[]", {"type": "array", "items": {}}),
         ("json", {}),
         ("api.complex", {}),
     ],
@@ -163,3 +170,89 @@ def test_descriptions_come_from_comments() -> None:
     assert doc["paths"]["/books"]["get"]["summary"] == "Books"
     assert doc["paths"]["/books"]["get"]["description"] == "What the library holds"
     assert QualifiedName("api", "books") in CACHE.tables
+
+
+def _valid(schema: dict[str, Any], value: Any) -> bool:
+    return bool(OAS31Validator(schema).is_valid(value))
+
+
+def test_floats_and_numerics_allow_the_special_values_postgresql_writes_as_strings() -> None:
+    # fuzz12: POST /films {"rating": "NaN"} was stored and read back as "rating": "NaN"
+    for type_name in ("numeric(3,1)", "real", "double precision"):
+        schema = json_schema_for(type_name)
+        assert all(_valid(schema, value) for value in (8.5, 0, "NaN", "Infinity", "-Infinity"))
+        assert not _valid(schema, "8.5") and not _valid(schema, None)
+    rating = openapi31_document(load_demo(), OpenApiOptions(schema="public"))
+    rating = rating["components"]["schemas"]["films"]["properties"]["rating"]
+    assert _valid(rating, None) and _valid(rating, "NaN") and not _valid(rating, "high")
+
+
+def test_array_items_may_be_null_or_nested_arrays() -> None:
+    tags = document()["components"]["schemas"]["books"]["properties"]["tags"]
+    assert _valid(tags, ["a", None]) and _valid(tags, [["a", "b"], ["c", None]])
+    assert not _valid(tags, None) and not _valid(tags, [1])
+
+
+def test_functions_returning_a_tables_rows_describe_its_columns_all_nullable() -> None:
+    ok = document()["paths"]["/rpc/search"]["get"]["responses"]["200"]
+    row = ok["content"]["application/json"]["schema"]["items"]
+    assert set(row["properties"]) == {"id", "title", "year", "genre", "meta", "tags"}
+    assert _valid(row, {"id": None, "title": None, "year": 2001})  # a composite has no NOT NULL
+    assert not _valid(row, {"id": "one"})
+    assert ok["content"]["application/vnd.pgrst.object+json"]["schema"] == row
+    assert "Content-Range" in ok["headers"]
+
+
+def test_functions_returning_rows_of_an_undescribed_type_answer_objects() -> None:
+    doc = document(Visible(frozenset({"stats"}), frozenset({"search"})))
+    items = doc["paths"]["/rpc/search"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert items == {"type": "array", "items": {"type": "object"}}
+
+
+def test_component_keys_of_names_openapi_does_not_allow_are_escaped() -> None:
+    # fuzz12: the conformance fixture's "Server Today" and "Escap3e;" made the document invalid
+    odd = Table("api", "Server Today", (Column("my id;", "integer"),))
+    cache = SchemaCache(schemas=("api",), tables={odd.qualified_name: odd})
+    doc = openapi31_document(cache, OpenApiOptions(schema="api"))
+    validate(doc)
+    assert "Server_20Today" in doc["components"]["schemas"]
+    assert "rowFilter.Server_20Today.my_20id_3B" in doc["components"]["parameters"]
+    assert doc["paths"]["/Server Today"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"]["items"] == {"$ref": "#/components/schemas/Server_20Today"}
+    assert [component_key(name) for name in ("films", "film_details", "a_b c", "é")] == [
+        "films", "film_details", "a_5Fb_20c", "_C3_A9"]
+
+
+def test_a_functions_other_answers_are_errors_or_its_own_result() -> None:
+    # fuzz12: the conformance fixture's send_body_status_403 answers 403 {"message": "..."}
+    returns_int = Routine("api", "score", (), ReturnType("pg_catalog", "integer"))
+    cache = SchemaCache(schemas=("api",), routines={returns_int.qualified_name: (returns_int,)})
+    doc = openapi31_document(cache, OpenApiOptions(schema="api"))
+    validate(doc)
+    other = doc["paths"]["/rpc/score"]["post"]["responses"]["default"]["content"]["application/json"]["schema"]
+    other = {**other, "components": doc["components"]}  # for the $ref
+    assert _valid(other, 3) and _valid(other, None)
+    assert _valid(other, {"code": "P0001", "message": "m", "details": None, "hint": None})
+    assert not _valid(other, "text") and not _valid(other, {"message": "no code"})
+
+
+def test_functions_returning_a_media_type_domain_answer_that_media_type() -> None:
+    # fuzz12: the conformance fixture's some_trans returns "*/*" and answers application/octet-stream
+    def routine(name: str, domain: str) -> Routine:
+        return Routine("api", name, (), ReturnType("api", domain))
+
+    routines = (routine("html", "text/html"), routine("blob", "*/*"), routine("txt", "text"))
+    cache = SchemaCache(
+        schemas=("api",),
+        routines={r.qualified_name: (r,) for r in routines},
+        media_types={QualifiedName("api", "text/html"): "text", QualifiedName("api", "*/*"): "bytea"},
+    )
+    doc = openapi31_document(cache, OpenApiOptions(schema="api"))
+    validate(doc)
+
+    def content(name: str) -> set[str]:
+        return set(doc["paths"][f"/rpc/{name}"]["post"]["responses"]["200"]["content"])
+
+    assert content("html") == {"application/json", "text/html"}
+    assert content("blob") == {"application/json", "application/octet-stream"}
+    assert content("txt") == {"application/json"}
