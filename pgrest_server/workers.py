@@ -140,9 +140,10 @@ class WorkerApp:
         import uvicorn
 
         from pgrest_server.admin import AdminApp
-        from pgrest_server.run import bind_tcp_socket
 
-        sock = bind_tcp_socket("127.0.0.1", 0)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))  # a port of the system's choosing, for the parent only
+        sock.listen(16)
         port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             AdminApp(self.app), lifespan="off", log_level="warning", access_log=False, server_header=False
