@@ -7,6 +7,7 @@
     pgrest serve FILE --dump-schema               # the schema cache as JSON, then exit
     pgrest serve --example                        # an annotated example config file
     pgrest serve FILE --ready                     # exit 0/1 from the admin server's /ready
+    pgrest serve FILE --workers 4                 # 4 processes on one port (server-workers)
 
 As `postgrest` does: a configuration it would refuse is reported on stderr with exit status 1
 (unknown keys are warnings); `--ready` prints `OK: <url>` and exits 0, or prints `ERROR: ...` on
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 @click.option("--demo", is_flag=True, help="Serve the demo schema from a throwaway PostgreSQL.")
 @click.option("--host", help="Override server-host.")
 @click.option("--port", type=int, help="Override server-port.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Override server-workers: serve the port from N processes, each with its own db-pool.",
+)
 @click.option("-e", "--example", is_flag=True, help="Show an example configuration file and exit.")
 @click.option("--dump-config", is_flag=True, help="Print the loaded configuration and exit.")
 @click.option(
@@ -49,6 +55,7 @@ def serve(
     demo: bool,
     host: str | None,
     port: int | None,
+    workers: int | None,
     example: bool,
     dump_config: bool,
     dump_schema: bool,
@@ -65,6 +72,8 @@ def serve(
     if config_path is not None and config_option is not None and config_path != config_option:
         raise click.UsageError("give the config file once: as FILE or with --config")
     settings = _load(config_path or config_option, host, port)
+    if workers is not None:
+        settings = replace(settings, server_workers=workers)
     if ready:
         sys.exit(_ready(settings))
     if dump_config:

@@ -396,6 +396,7 @@ _EXAMPLE: tuple[tuple[str, str], ...] = (
     ("pgrest: the root's document when no version is asked (2.0 | 3.1)", 'openapi-default-version = "2.0"'),
     ("pgrest: serve Swagger UI for the API at this path (off when unset)", '# openapi-docs-path = "/docs"'),
     ("pgrest: largest request body in bytes; 413 above it", "server-max-body-size = 10485760"),
+    ("pgrest: processes serving the port, each with its own db-pool", "server-workers = 1"),
     ("pgrest: stream large JSON/GeoJSON reads (no Content-Range)", "server-stream-responses = false"),
     ("crit | error | warn | info | debug", 'log-level = "error"'),
     ("Log each request's SQL at the current log-level", "log-query = false"),

@@ -121,6 +121,7 @@ class Settings:
     # pgrest's own settings (PostgREST has none of these):
     server_max_body_size: int = DEFAULT_MAX_BODY_SIZE  # 413 above it
     server_stream_responses: bool = False  # stream large reads (pgrest_core/stream.py)
+    server_workers: int = 1  # processes serving the port (pgrest_server/workers.py)
     openapi_docs_path: str | None = None  # serve Swagger UI there (off by default)
     openapi_default_version: OpenApiVersion = "2.0"  # the root's document without a version asked
     app_settings: tuple[tuple[str, str], ...] = field(default=())
@@ -271,6 +272,13 @@ def _coerce_port(key: str, raw: RawValue) -> object:
     return port
 
 
+def _coerce_positive(key: str, raw: RawValue) -> object:
+    number = _coerce_int(key, raw)
+    if isinstance(number, int) and number < 1:
+        raise _bad(key, raw, "a positive integer")
+    return number
+
+
 def _coerce_non_negative(key: str, raw: RawValue) -> object:
     number = _coerce_int(key, raw)
     if isinstance(number, int) and number < 0:
@@ -370,6 +378,7 @@ KEYS: Mapping[str, _Key] = {
     "url-use-legacy-target-names": _Key("url_use_legacy_target_names", _coerce_bool),
     "server-max-body-size": _Key("server_max_body_size", _coerce_byte_count),
     "server-stream-responses": _Key("server_stream_responses", _coerce_bool),
+    "server-workers": _Key("server_workers", _coerce_positive),
     "openapi-docs-path": _Key("openapi_docs_path", _coerce_str),
     "openapi-default-version": _Key("openapi_default_version", _choice(OPENAPI_VERSIONS)),
 }

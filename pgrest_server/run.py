@@ -96,8 +96,6 @@ def run_server(settings: Settings, config_loader: Callable[[], Settings] | None 
     from pgrest_server.limits import MAX_HEADER_FIELDS, MAX_REQUEST_TARGET
 
     configure_logging(settings.log_level)
-    app = create_app(settings, reload_signal=True)
-    app.config_loader = config_loader
     loop, http = fast_stack()
     common: dict[str, Any] = {
         "log_level": "warning",
@@ -108,6 +106,11 @@ def run_server(settings: Settings, config_loader: Callable[[], Settings] | None 
         # of its own; leave room for the app's limits to answer 414/431 with a JSON body.
         "h11_max_incomplete_event_size": MAX_REQUEST_TARGET + MAX_HEADER_FIELDS + 1024,
     }
+    if settings.server_workers > 1:
+        _run_workers(settings, dict(common, loop=loop))
+        return
+    app = create_app(settings, reload_signal=True)
+    app.config_loader = config_loader
     sockets: list[socket.socket] = []
     if settings.server_unix_socket:
         sockets.append(bind_unix_socket(settings.server_unix_socket, settings.server_unix_socket_mode))
@@ -125,18 +128,7 @@ def run_server(settings: Settings, config_loader: Callable[[], Settings] | None 
 
     app.on_fatal = stop_on_fatal
     admin = admin_server(app, settings, server)
-    admin_sockets: list[socket.socket] = []
-    if admin is not None and settings.admin_server_port is not None:
-        # Bound before anything starts, so that a taken port is one clear error (status 1).
-        host = bind_host(settings.effective_admin_server_host)
-        try:
-            admin_sockets.append(bind_tcp_socket(host, settings.admin_server_port))
-        except OSError as error:
-            print(
-                f"pgrest: admin server cannot listen on {host}:{settings.admin_server_port}: {error}",
-                file=sys.stderr,
-            )
-            raise SystemExit(1) from None
+    admin_sockets = _bind_admin(settings)
     try:
         with asyncio.Runner(loop_factory=_loop_factory(loop)) as runner:
             runner.run(_serve(server, admin, sockets, admin_sockets))
@@ -149,6 +141,38 @@ def run_server(settings: Settings, config_loader: Callable[[], Settings] | None 
     if not server.started:
         # Startup failed (port taken, lifespan error): uvicorn already said why.
         raise SystemExit(3)
+
+
+def _bind_admin(settings: Settings) -> list[socket.socket]:
+    """The admin server's listening socket (none without admin-server-port), bound before anything
+    starts so that a taken port is one clear error (status 1)."""
+    if settings.admin_server_port is None:
+        return []
+    host = bind_host(settings.effective_admin_server_host)
+    try:
+        return [bind_tcp_socket(host, settings.admin_server_port)]
+    except OSError as error:
+        print(
+            f"pgrest: admin server cannot listen on {host}:{settings.admin_server_port}: {error}",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+
+
+def _run_workers(settings: Settings, config_kwargs: dict[str, Any]) -> None:
+    """server-workers > 1: bind here, then serve from that many processes (pgrest_server.workers)."""
+    from pgrest_server.workers import serve_workers
+
+    try:
+        if settings.server_unix_socket:
+            sockets = [bind_unix_socket(settings.server_unix_socket, settings.server_unix_socket_mode)]
+        else:
+            sockets = [bind_tcp_socket(bind_host(settings.server_host), settings.server_port)]
+    except OSError as error:
+        where = settings.server_unix_socket or f"{settings.server_host}:{settings.server_port}"
+        print(f"pgrest: cannot listen on {where}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    serve_workers(settings, config_kwargs, sockets, _bind_admin(settings))
 
 
 def _loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

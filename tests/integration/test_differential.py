@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from pgrest_core import ast
 from pgrest_core.ast import Operator
+from pgrest_core.errors import PgrstError
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.request.unparse import unparse_query
@@ -342,7 +343,11 @@ def evaluate(row: Row, condition: ast.Condition) -> Truth:
     return _not(result) if condition.negated else result
 
 
-def expected_ids(conditions: list[ast.Condition], ordering: Ordering | None) -> list[int]:
+def expected_ids(conditions: list[ast.Condition], ordering: Ordering | None) -> list[int] | str:
+    """The ids PostgreSQL should answer, or the error code PostgREST answers instead: an empty
+    page that starts past the first row (limit=0 with an offset) is unsatisfiable (416)."""
+    if ordering is not None and ordering.limit == 0 and (ordering.offset or 0) > 0:
+        return "PGRST103"
     rows = [r for r in ROWS if _and([evaluate(r, c) for c in conditions]) is True]
     if ordering is None:
         return sorted(r.id for r in rows)
@@ -373,9 +378,13 @@ def _sorted_by(rows: list[Row], ordering: Ordering) -> list[Row]:
 # --- the test ----------------------------------------------------------------------------------
 
 
-def run(connection: psycopg.Connection[Any], cache: SchemaCache, query: ast.QueryParams) -> list[int]:
+def run(connection: psycopg.Connection[Any], cache: SchemaCache, query: ast.QueryParams) -> list[int] | str:
+    """The ids of the rows pgrest answers, in order, or the code of the error it answers."""
     request = parse_request("GET", "/t", unparse_query(query), [], schemas=("public",))
-    statement = prepare(request, cache, Options()).statement
+    try:
+        statement = prepare(request, cache, Options()).statement
+    except PgrstError as error:
+        return error.code
     with connection.cursor() as cur:
         cur.execute(statement.render("psycopg"), statement.params)
         assert cur.description is not None
@@ -405,7 +414,7 @@ def test_filters_pick_the_rows_python_picks(
     query = _query(conditions, ordering)
     got = run(connection, cache, query)
     expected = expected_ids(conditions, ordering)
-    if ordering is None:
+    if ordering is None and isinstance(got, list):
         got = sorted(got)
     assert got == expected, unparse_query(query)
 

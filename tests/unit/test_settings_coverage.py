@@ -65,6 +65,7 @@ BEHAVIOUR: dict[str, tuple[str, ...]] = {
     "server-trace-header": ("test_asgi::test_cors_allowed_origins_and_trace_header",),
     "server-max-body-size": ("test_server_hardening::test_declared_length_over_the_limit_is_413_before_reading",),
     "server-stream-responses": ("test_streaming::test_streamed_bodies_equal_whole_ones",),
+    "server-workers": ("test_workers::test_workers_serve_reload_replace_and_drain",),
     "openapi-docs-path": ("test_openapi31_http::test_docs_page_is_off_by_default_and_served_where_configured",),
     "openapi-default-version": ("test_openapi31_http::test_openapi_default_version_makes_31_the_default",),
     "server-otel-enabled": ("test_config::test_server_otel_enabled_true_is_refused_false_is_accepted",),
