@@ -56,6 +56,7 @@ async def _stage_stats(
     parse, plan + compile (first time), the compiled-shape cache (repeated shape), the
     transaction (runner), building the response."""
     from pgrest_core.pipeline import respond
+    from pgrest_core.runner.host import transaction_for
 
     w = workload
     headers = [(name.lower(), value) for name, value in w.headers]
@@ -68,7 +69,10 @@ async def _stage_stats(
     prepared = app.shapes.prepare(request, app.schema_cache, options)
     app.shapes.prepare(request, app.schema_cache, options)  # second sighting: the template
     auth = app.authenticator.authenticate(None)
-    transaction = app._transaction(request, w.path, auth, prepared.read_only)
+    def transaction_settings() -> Any:
+        return transaction_for(request, auth, app.run_options, read_only=prepared.read_only, path=w.path)
+
+    transaction = transaction_settings()
     row = await app.runner.run(prepared, transaction, authenticated=False)
 
     async def run_transaction() -> object:
@@ -81,7 +85,7 @@ async def _stage_stats(
         "plan + compile, repeated shape (shape cache)": lambda: app.shapes.prepare(
             request, app.schema_cache, options
         ),
-        "transaction settings (prelude)": lambda: app._transaction(request, w.path, auth, prepared.read_only),
+        "transaction settings (prelude)": transaction_settings,
         "response": lambda: respond(prepared, row),
     }
     stats = interleaved(sync_stages, repeats=repeats, iterations=iterations)
