@@ -143,21 +143,30 @@ def visible_from_body(body: str | None) -> Visible:
 # --- the document --------------------------------------------------------------------------------
 
 
-def openapi_document(
-    cache: SchemaCache, options: OpenApiOptions, visible: Visible | None = None
-) -> JsonObject:
-    """The OpenAPI 2.0 document for `options.schema`; `visible=None` shows everything in it."""
+def described(
+    cache: SchemaCache, schema: str, visible: Visible | None
+) -> tuple[list[Table], list[Routine]]:
+    """The relations and functions (each overload) a document of `schema` describes: all of
+    them, or those the role may use (follow-privileges), sorted by name."""
     tables = [
         table
         for key, table in sorted(cache.tables.items())
-        if key.schema == options.schema and (visible is None or key.name in visible.tables)
+        if key.schema == schema and (visible is None or key.name in visible.tables)
     ]
     routines = [
         overload
         for key, overloads in sorted(cache.routines.items())
-        if key.schema == options.schema and (visible is None or key.name in visible.routines)
+        if key.schema == schema and (visible is None or key.name in visible.routines)
         for overload in overloads
     ]
+    return tables, routines
+
+
+def openapi_document(
+    cache: SchemaCache, options: OpenApiOptions, visible: Visible | None = None
+) -> JsonObject:
+    """The OpenAPI 2.0 document for `options.schema`; `visible=None` shows everything in it."""
+    tables, routines = described(cache, options.schema, visible)
     scheme, host, port, base_path = _server(options)
     title, description = _split_description(cache.descriptions.get(options.schema))
     document: JsonObject = {

@@ -37,6 +37,7 @@ from pgrest_core.openapi import (
     _plain_type,
     _server,
     _split_description,
+    described,
 )
 from pgrest_core.schema.model import Column, QualifiedName, Routine, RoutineParam, SchemaCache, Table
 
@@ -126,17 +127,7 @@ def openapi31_document(
     cache: SchemaCache, options: OpenApiOptions, visible: Visible | None = None
 ) -> JsonObject:
     """The OpenAPI 3.1 document for `options.schema`; `visible=None` shows everything in it."""
-    tables = [
-        table
-        for key, table in sorted(cache.tables.items())
-        if key.schema == options.schema and (visible is None or key.name in visible.tables)
-    ]
-    routines = [
-        overload
-        for key, overloads in sorted(cache.routines.items())
-        if key.schema == options.schema and (visible is None or key.name in visible.routines)
-        for overload in overloads
-    ]
+    tables, routines = described(cache, options.schema, visible)
     scheme, host, port, base_path = _server(options)
     title, description = _split_description(cache.descriptions.get(options.schema))
     return {
