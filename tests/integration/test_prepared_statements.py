@@ -5,8 +5,7 @@ names a statement the server no longer has."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
@@ -14,7 +13,8 @@ import pytest
 
 from pgrest_core.config import Settings
 from pgrest_core.demo import ANONYMOUS_ROLE, DEMO_SCHEMAS
-from pgrest_server.app import PgrestApp, create_app
+from pgrest_server.app import PgrestApp
+from tests.integration.test_asgi import serving
 
 REPEATS = 6
 
@@ -31,16 +31,6 @@ def demo_settings(uri: str, **overrides: Any) -> Settings:
     return Settings(**{**{name: getattr(base, name) for name in base.__slots__}, **overrides})
 
 
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[PgrestApp, httpx.AsyncClient]]:
-    app = create_app(settings)
-    await app.startup()
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
-    finally:
-        await app.shutdown()
 
 
 async def session_statements(app: PgrestApp) -> list[tuple[str, int]]:

@@ -11,8 +11,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -22,10 +21,11 @@ import pytest
 from pgrest_core.config import LogLevel, Settings
 from pgrest_core.shape_cache import ShapeCache
 from pgrest_server.access_log import ACCESS_LOGGER, configure_logging
-from pgrest_server.app import PgrestApp, create_app
+from pgrest_server.app import PgrestApp
 from pgrest_server.limits import MAX_HEADER_FIELDS, MAX_REQUEST_TARGET
 from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database
+from tests.integration.test_asgi import serving
 
 SCHEMA_SQL = """
 create role hard_anon nologin;
@@ -50,16 +50,6 @@ def settings(hard_uri: str) -> Settings:
     )
 
 
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[PgrestApp, httpx.AsyncClient]]:
-    app = create_app(settings)
-    await app.startup()
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
-    finally:
-        await app.shutdown()
 
 
 def request(settings: Settings, method: str, path: str, **kwargs: Any) -> httpx.Response:

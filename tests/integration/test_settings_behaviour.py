@@ -13,8 +13,7 @@ import json
 import os
 import socket
 import stat
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,10 +25,11 @@ from pgrest_core.errors import PgrstError
 from pgrest_core.settings import Settings
 from pgrest_server.access_log import configure_logging
 from pgrest_server.admin import AdminApp
-from pgrest_server.app import PgrestApp, create_app
+from pgrest_server.app import create_app
 from pgrest_server.postgres import TempPostgres
 from pgrest_server.run import bind_unix_socket
 from tests.conftest import module_database
+from tests.integration.test_asgi import serving
 
 AUTHENTICATOR = "cfg_authenticator"
 
@@ -84,16 +84,6 @@ def base_settings(uri: str, **changes: object) -> Settings:
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[PgrestApp, httpx.AsyncClient]]:
-    app = create_app(settings)
-    await app.startup()
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
-    finally:
-        await app.shutdown()
 
 
 def admin_sql(cfg_uri: str, statement: str) -> None:
