@@ -16,16 +16,14 @@ members: `settings`, `schema_cache`, `schema_cache_stats`, `ready()`, `pool_stat
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pgrest_server.http import Receive, Scope, Send
 
 if TYPE_CHECKING:
     from pgrest_server.app import PgrestApp
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -48,11 +46,7 @@ class AdminApp:
             return
         if scope["type"] != "http":
             return
-        status, headers, body = await self.answer(str(scope["method"]).upper(), str(scope["path"]))
-        encoded = [(name.encode(), value.encode()) for name, value in headers]
-        encoded.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": encoded})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        await send_answer(send, scope, await self.answer(str(scope["method"]).upper(), str(scope["path"])))
 
     async def answer(self, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, headers, body) for a request; every endpoint answers GET and HEAD."""
@@ -84,6 +78,18 @@ class AdminApp:
         if cache is None:
             return 503, [], b""
         return 200, [("Content-Type", JSON_CONTENT_TYPE)], dump_snapshot(cache).encode()
+
+
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+
+
+async def send_answer(send: Send, scope: Scope, answer: Answer) -> None:
+    """Send an admin answer over ASGI: Content-Length always, no body for HEAD."""
+    status, headers, body = answer
+    encoded = [(name.encode(), value.encode()) for name, value in headers]
+    encoded.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": encoded})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -41,9 +41,12 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pgrest_server.admin import send_answer
+from pgrest_server.http import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from pgrest_core.settings import Settings
@@ -58,10 +61,6 @@ WORKER_READY_TIMEOUT = 2.0
 # uvicorn's exit status for a worker that failed to start; the supervisor then stops the set.
 STARTUP_FAILURE = 3
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("pgrest.workers")
 
@@ -306,11 +305,7 @@ class WorkersAdminApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        status, headers, body = await self.answer(str(scope["method"]).upper(), str(scope["path"]))
-        encoded = [(name.encode(), value.encode()) for name, value in headers]
-        encoded.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": encoded})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        await send_answer(send, scope, await self.answer(str(scope["method"]).upper(), str(scope["path"])))
 
     async def answer(self, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
         if method not in ("GET", "HEAD"):
