@@ -204,6 +204,28 @@ def _autocommit(conn: AsyncConnection | SyncConnection) -> None:
         raise ValueError("pgrest runs its own transactions: open the connection with autocommit=True")
 
 
+def _begin(
+    conn: AsyncConnection | SyncConnection,
+    request: ApiRequest,
+    prepared: Prepared,
+    auth: AuthResult,
+    options: RunOptions,
+    path: str | None,
+) -> tuple[_Responder, Transaction]:
+    """What both runners need before executing: the responder and the request's transaction."""
+    _autocommit(conn)
+    transaction = transaction_for(
+        request,
+        auth,
+        options,
+        read_only=prepared.read_only,
+        metadata=prepared.is_metadata,
+        path=path,
+        function_settings=prepared.function_settings,
+    )
+    return _Responder(prepared), transaction
+
+
 # --- async -------------------------------------------------------------------------------------
 
 
@@ -219,11 +241,7 @@ async def run_prepared(
     """Run a prepared request in its transaction on `conn` and return the response (errors too)."""
     if prepared.answer is not None:
         return prepared.answer
-    _autocommit(conn)
-    responder = _Responder(prepared)
-    transaction = transaction_for(
-        request, auth, options, read_only=prepared.read_only, metadata=prepared.is_metadata, path=path
-    )
+    responder, transaction = _begin(conn, request, prepared, auth, options, path)
     try:
         row = await execute(conn, prepared, transaction, check=responder.check())
         return responder.final(row, request, options)
@@ -288,11 +306,7 @@ def run_prepared_sync(
     """`run_prepared` for a synchronous psycopg connection."""
     if prepared.answer is not None:
         return prepared.answer
-    _autocommit(conn)
-    responder = _Responder(prepared)
-    transaction = transaction_for(
-        request, auth, options, read_only=prepared.read_only, metadata=prepared.is_metadata, path=path
-    )
+    responder, transaction = _begin(conn, request, prepared, auth, options, path)
     try:
         row = execute_sync(conn, prepared, transaction, check=responder.check())
         return responder.final(row, request, options)
