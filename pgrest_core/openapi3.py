@@ -34,6 +34,7 @@ from pgrest_core.openapi import (
     Visible,
     _column_description,
     _default_value,
+    _operation,
     _plain_type,
     _server,
     _split_description,
@@ -259,16 +260,6 @@ def _insert_schema(table: Table) -> JsonObject:
 
 def _ref(name: str) -> JsonObject:
     return {"$ref": "#/components/parameters/" + name}
-
-
-def _operation(tags: list[str], comment: str | None) -> JsonObject:
-    summary, description = _split_description(comment)
-    operation: JsonObject = {"tags": tags}
-    if summary is not None:
-        operation["summary"] = summary
-    if description:
-        operation["description"] = description
-    return operation
 
 
 def _errors() -> JsonObject:
