@@ -1,4 +1,4 @@
-"""A compiled-shape cache around `pipeline.prepare`: a repeated read shape skips plan and compile.
+"""A compiled-shape cache around `pipeline.prepare`: a repeated request shape skips plan and compile.
 
 Two reads differing only in their filter values (`GET /films?id=eq.3` and `?id=eq.4`) compile to
 the same SQL text with different parameters. The cache keys a request on everything except
@@ -13,7 +13,8 @@ the constant it always is. A hit is the template's text with the request's value
 
 A shape becomes a template only when the sentinel compile proves the mapping: same SQL text as
 the real compile, every parameter exactly one sentinel or a constant equal in both compiles, no
-sentinel anywhere else, and the same response recipe. A value that is transformed on its way
+sentinel anywhere else, and everything else of the Prepared (recipe, access mode,
+check_before_commit, function settings) the same. A value that is transformed on its way
 to a parameter (a `like` pattern's `*`, an `in` list) makes the shape uncacheable, and it is
 then always compiled fresh. Limits, offsets and everything besides filter values are part of the
 key.
@@ -26,9 +27,12 @@ a write's keys (or `columns=`), object or array, and format; a call's argument n
 often each is given), where they come from and the kind of body (JSON, form, CSV, raw). On GET
 a call's query parameters that read as filters are keyed like a read's filters. The probe is
 the request with sentinel filter values and a body (or arguments) of the same key made of
-sentinels; it must have the same key, and the same proof as a read holds for every value.
-A body that does not parse, or arguments that bind no overload, are compiled fresh, so their
-error is the one an uncached request gets.
+sentinels; it must have the same key, and the same proof as a read holds for every value (a
+parameter carries a value only if the probe's and the request's values differ: an empty body
+is `{}` in both, so a function taking it whole stays uncached). A body that does not parse,
+or arguments that bind no overload, are compiled fresh, so their error is the one an uncached
+request gets; an error a value raises while its arguments are bound (a NUL in a text
+argument) is raised by `call_arguments` on a hit as on a fresh compile.
 
 The cache is a bounded LRU; a different schema cache (a reload) empties it.
 """
@@ -186,6 +190,8 @@ def _with_values(request: ast.ApiRequest, values: tuple[str, ...]) -> ast.ApiReq
 
 
 def cacheable(request: ast.ApiRequest) -> bool:
+    """A read (GET/HEAD on a table or view). ShapeCache asks `request_shape`, which also takes
+    writes and calls."""
     return request.method in ("GET", "HEAD") and isinstance(request.target, ast.TableTarget)
 
 
@@ -405,6 +411,8 @@ def _template(
         if probed is None:
             return None
         probe_request, probe_values = probed
+        if not all(isinstance(value, str | bytes) for value in probe_values):
+            return None  # only a text (or bytes) value can be told apart from a constant
         probe = prepare(probe_request, cache, options)
     except PgrstError:
         return None  # a sentinel is not a valid value here: the value shapes the SQL

@@ -551,14 +551,14 @@ def test_other_keys_are_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(shapes) == 4
 
 
-def test_a_bad_body_gives_the_uncached_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    compiles = CountingCompiles(monkeypatch)
+def test_a_bad_body_gives_the_uncached_error() -> None:
     shapes = ShapeCache()
     for n in range(3):
         shapes.prepare(
             request("POST", "/films", "", JSON_BODY, f'[{{"title": "{n}"}}]'.encode()), CACHE, OPTIONS
         )
-    assert compiles.calls == 3
+    assert isinstance(only_entry(shapes), shape_cache._Template)
+    # The first row has the template's keys; the body still does not parse.
     for bad in (b'[{"title": "x"}, {"year": 1}]', b"{", b"\xff"):
         bad_request = request("POST", "/films", "", JSON_BODY, bad)
         with pytest.raises(PgrstError) as cached:
