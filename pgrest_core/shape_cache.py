@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Final, TypeVar
+from typing import Final, NamedTuple
 from urllib.parse import quote
 
 from pgrest_core import ast
+from pgrest_core.ast import RequestHead
 from pgrest_core.errors import PgrstError
 from pgrest_core.fragment import Fragment
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.prepared import Prepared
+from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded
 from pgrest_core.response import canonical_location
 from pgrest_core.schema.model import SchemaCache
 
@@ -43,8 +45,14 @@ _CONSTANT: Final = -1
 
 
 def _sentinel(index: int) -> str:
-    """A value no request holds and no SQL text contains, distinct for each slot."""
-    return f"\ue000pgrst-value-{index}\ue001"
+    """A value no request holds and no SQL text contains, distinct for each slot.
+
+    It carries the characters that a value's way to its parameter could change (a `like`
+    pattern's `*` becomes `%`), so that such a transformation always shows in the probe. A
+    sentinel without them would pass through a transformation unchanged, and the template would
+    then send a later value's `*` as it is.
+    """
+    return f"\ue000pgrst-value-{index} *%\\\"'.,()\ue001"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +61,15 @@ class _Template:
     statement_slots: tuple[int, ...]  # per parameter: the value's index, or _CONSTANT
     count_slots: tuple[int, ...] | None
     path: str  # "/table", for Content-Location
+
+
+class _RawLink(NamedTuple):
+    """A raw shape's template, with what the parsed request added (see `ShapeCache.prepare_raw`)."""
+
+    template: _Template
+    head: RequestHead  # without headers and cookies: they are each request's own
+    location: LocationTemplate
+    options: Options
 
 
 class _Uncacheable:
@@ -199,7 +216,7 @@ def _template(
         count_slots = _slots(probe.count_statement, fresh.count_statement, values)
         if count_slots is None:
             return None
-    if replace(probe.recipe, content_location=fresh.recipe.content_location) != fresh.recipe:
+    if probe.recipe != fresh.recipe:
         return None
     assert isinstance(request.target, ast.TableTarget)
     path = options.base_path + "/" + quote(request.target.name, safe="")  # as prepare_read writes it
@@ -207,38 +224,20 @@ def _template(
 
 
 def _fill(fragment: Fragment, slots: tuple[int, ...], values: tuple[str, ...]) -> Fragment:
-    params = tuple(
+    params = [
         values[slot] if slot != _CONSTANT else constant
         for slot, constant in zip(slots, fragment.params, strict=True)
-    )
-    return Fragment(fragment.text, params)
+    ]
+    return Fragment(fragment.text, tuple(params))
 
 
-_T = TypeVar("_T")
-
-
-def _copy_with(instance: _T, **changes: object) -> _T:
-    """`dataclasses.replace` for the frozen, slotted, already validated Prepared and
-    ResponseRecipe, without re-running `__init__` (replace costs several µs per call)."""
-    cls = type(instance)
-    copy = object.__new__(cls)
-    for name in cls.__slots__:  # type: ignore[attr-defined]
-        object.__setattr__(copy, name, changes[name] if name in changes else getattr(instance, name))
-    return copy
-
-
-def _instantiate(template: _Template, values: tuple[str, ...], request: ast.ApiRequest) -> Prepared:
+def _instantiate(template: _Template, values: tuple[str, ...], location: str | None) -> Prepared:
     prepared = template.prepared
     count_statement = prepared.count_statement
     if count_statement is not None and template.count_slots is not None:
         count_statement = _fill(count_statement, template.count_slots, values)
-    location = canonical_location(template.path, request.query_pairs)
-    return _copy_with(
-        prepared,
-        statement=_fill(prepared.statement, template.statement_slots, values),
-        count_statement=count_statement,
-        recipe=_copy_with(prepared.recipe, content_location=location),
-    )
+    statement = _fill(prepared.statement, template.statement_slots, values)
+    return prepared.with_values(statement, count_statement, location)
 
 
 # --- the cache ---------------------------------------------------------------------------------
@@ -254,6 +253,7 @@ class ShapeCache:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = max(1, capacity)
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._raw: OrderedDict[Hashable, _RawLink] = OrderedDict()
         self._schema: SchemaCache | None = None
         self._lock = threading.Lock()
 
@@ -263,8 +263,21 @@ class ShapeCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._raw.clear()
 
-    def prepare(self, request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:
+    def prepare(
+        self,
+        request: ast.ApiRequest,
+        cache: SchemaCache | None,
+        options: Options,
+        raw: RawShape | None = None,
+    ) -> Prepared:
+        """`pipeline.prepare(request, cache, options)`, from a template when the shape has one.
+
+        `raw` is the same request's raw shape (`request.raw_shape`); once the shape has a
+        template, it is linked to it so that `prepare_raw` answers the next such request
+        without parsing it.
+        """
         if not cacheable(request):
             return prepare(request, cache, options)
         shape, values = shape_of(request)
@@ -272,12 +285,15 @@ class ShapeCache:
         with self._lock:
             if cache is not self._schema:  # a reloaded schema cache: every template is stale
                 self._entries.clear()
+                self._raw.clear()
                 self._schema = cache
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
         if isinstance(entry, _Template):
-            return _instantiate(entry, values, request)
+            if raw is not None:
+                self._link_raw(raw, request, values, entry, cache, options)
+            return _instantiate(entry, values, canonical_location(entry.path, request.query_pairs))
         fresh = prepare(request, cache, options)
         if isinstance(entry, _Uncacheable):
             return fresh
@@ -295,3 +311,54 @@ class ShapeCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
+
+    # --- raw shapes: a repeated request without parsing -------------------------------------
+
+    def prepare_raw(
+        self,
+        raw: RawShape,
+        headers: Sequence[tuple[str, str]],
+        cache: SchemaCache | None,
+        options: Options,
+    ) -> tuple[RequestHead, Prepared] | None:
+        """The request whose raw shape is `raw` (with lower-cased `headers` and no body), when
+        that raw shape is linked to a template; None otherwise (then parse and `prepare`)."""
+        key = (raw.key, id(options))  # hashing Options (a dataclass) costs more than the rest
+        with self._lock:
+            if cache is not self._schema:
+                return None
+            linked = self._raw.get(key)
+            if linked is None or linked.options is not options:
+                return None
+            self._raw.move_to_end(key)
+        template, head, location = linked.template, linked.head, linked.location
+        forwarded_headers, cookies = forwarded(headers)
+        method, target, schema, preferences = head.method, head.target, head.schema, head.preferences
+        request = RequestHead(method, target, schema, preferences, forwarded_headers, cookies)
+        return request, _instantiate(template, raw.values, location.fill(raw.values))
+
+    def _link_raw(
+        self,
+        raw: RawShape,
+        request: ast.ApiRequest,
+        values: tuple[str, ...],
+        template: _Template,
+        cache: SchemaCache | None,
+        options: Options,
+    ) -> None:
+        """Link `raw`'s shape to the template of the parsed `request`, if the raw split is
+        provably the parser's: the same values in the same order, and nothing but the query
+        string and the shape headers made the request (no body)."""
+        if raw.values != values or request.body is not None:
+            return
+        head = RequestHead(request.method, request.target, request.schema, request.preferences, (), ())
+        location = LocationTemplate.of(template.path, raw.pairs)
+        key = (raw.key, id(options))
+        with self._lock:
+            if cache is not self._schema or key in self._raw:
+                return
+            # The link keeps `options` alive, so its id names no other Options meanwhile.
+            self._raw[key] = _RawLink(template, head, location, options)
+            while len(self._raw) > self.capacity:
+                self._raw.popitem(last=False)
+
