@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias
 
 # --- fields and JSON paths -------------------------------------------------------------------
 
@@ -333,3 +333,18 @@ class ApiRequest:
     headers: tuple[tuple[str, str], ...] = ()  # lower-cased names, for request.headers
     cookies: tuple[tuple[str, str], ...] = ()
     query_pairs: tuple[tuple[str, str], ...] = ()  # the decoded query string, as sent
+
+
+class RequestHead(NamedTuple):
+    """What the transaction around a request needs of it: an `ApiRequest` without its query and
+    body. A request answered from a raw shape (pgrest_core/request/raw_shape.py) is never
+    parsed, so this is all there is of it. A NamedTuple rather than a dataclass because it is
+    built on every such request, and a tuple is several times cheaper to make."""
+
+    method: Method
+    target: Target
+    schema: str | None
+    preferences: Preferences
+    headers: tuple[tuple[str, str], ...]
+    cookies: tuple[tuple[str, str], ...]
+

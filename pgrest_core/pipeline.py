@@ -274,13 +274,14 @@ def prepare_read(
         head=head,
         max_rows=options.max_rows,
         preference_applied=read_preferences_applied(request.preferences),
-        content_location=canonical_location(
-            options.base_path + "/" + quote(relation.name, safe=""), request.query_pairs
-        ),
         warning=legacy_names_warning(tree.legacy_names),
     )
     count_statement = counted if count in ("planned", "estimated") else None  # EXPLAINed by the runner
-    return Prepared(statement, recipe, read_only=True, count_statement=count_statement)
+    path = options.base_path + "/" + quote(relation.name, safe="")
+    location = canonical_location(path, request.query_pairs)
+    return Prepared(
+        statement, recipe, read_only=True, count_statement=count_statement, content_location=location
+    )
 
 
 def respond(prepared: Prepared, row: ResultRow) -> Response:
@@ -299,7 +300,7 @@ def respond(prepared: Prepared, row: ResultRow) -> Response:
     elif recipe.mutation is not None:
         response = respond_mutation(recipe, row)
     else:
-        response = respond_read(recipe, row)
+        response = respond_read(recipe, row, prepared.content_location)
     response = with_warning(response, recipe.warning)
     if recipe.content_profile is not None:
         profile = ("Content-Profile", recipe.content_profile)

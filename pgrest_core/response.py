@@ -91,7 +91,7 @@ def _guc_status(raw: str | None) -> int | None:
     return status
 
 
-def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
+def respond_read(recipe: ResponseRecipe, row: ResultRow, content_location: str | None = None) -> Response:
     total = _total(recipe, row)
     page = row.page_count
     if recipe.body_format == "object" and page != 1:
@@ -106,8 +106,8 @@ def respond_read(recipe: ResponseRecipe, row: ResultRow) -> Response:
     headers: list[tuple[str, str]] = [("Content-Type", recipe.content_type), VARY]
     if recipe.body_format != "plan":
         headers.append(("Content-Range", content_range(recipe.offset, page, total)))
-    if recipe.content_location is not None and len(recipe.content_location) <= MAX_CONTENT_LOCATION:
-        headers.append(("Content-Location", recipe.content_location))
+    if content_location is not None and len(content_location) <= MAX_CONTENT_LOCATION:
+        headers.append(("Content-Location", content_location))
     if recipe.preference_applied:
         headers.append(("Preference-Applied", ", ".join(recipe.preference_applied)))
     return _with_gucs(Response(status, tuple(headers), _body(recipe, row.body)), row)

@@ -47,10 +47,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, NamedTuple
 from urllib.parse import quote, urlencode
 
 from pgrest_core import ast
+from pgrest_core.ast import RequestHead
 from pgrest_core.errors import PgrstError
 from pgrest_core.fragment import Fragment
 from pgrest_core.pipeline import WRITE_METHODS, Options, prepare
@@ -58,6 +59,7 @@ from pgrest_core.plan.call import GivenArguments, call_arguments
 from pgrest_core.plan.mutate import mutation_kind, mutation_payload, payload_text
 from pgrest_core.prepared import Prepared
 from pgrest_core.request.payload import CSV_TYPE, FORM_TYPE, PayloadShape
+from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded
 from pgrest_core.response import canonical_location
 from pgrest_core.schema.model import SchemaCache
 
@@ -68,8 +70,14 @@ _MARK: Final = "\ue000"  # starts every sentinel
 
 
 def _sentinel(index: int) -> str:
-    """A value no request holds and no SQL text contains, distinct for each slot."""
-    return f"\ue000pgrst-value-{index}\ue001"
+    """A value no request holds and no SQL text contains, distinct for each slot.
+
+    It carries the characters that a value's way to its parameter could change (a `like`
+    pattern's `*` becomes `%`), so that such a transformation always shows in the probe. A
+    sentinel without them would pass through a transformation unchanged, and the template would
+    then send a later value's `*` as it is.
+    """
+    return f"\ue000pgrst-value-{index} *%\\\"'.,()\ue001"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +98,15 @@ class _Shape:
     key: Hashable
     values: tuple[object, ...]
     kind: ShapeKind
+
+
+class _RawLink(NamedTuple):
+    """A raw shape's template, with what the parsed request added (see `ShapeCache.prepare_raw`)."""
+
+    template: _Template
+    head: RequestHead  # without headers and cookies: they are each request's own
+    location: LocationTemplate
+    options: Options
 
 
 class _Uncacheable:
@@ -427,56 +444,33 @@ def _template(
         if count_slots is None:
             return None
     path = None
-    recipe = probe.recipe
+    location = probe.content_location  # writes and calls have none
     if shape.kind == "read":
         assert isinstance(request.target, ast.TableTarget)
         path = options.base_path + "/" + quote(request.target.name, safe="")  # as prepare_read writes it
-        recipe = _copy_with(recipe, content_location=fresh.recipe.content_location)
+        location = fresh.content_location  # the probe's is made of its values
     # Everything but the filled values must be what a fresh compile gives: recipe, access mode,
     # check_before_commit, function_settings, is_metadata, answer.
-    if (
-        _copy_with(probe, statement=fresh.statement, count_statement=fresh.count_statement, recipe=recipe)
-        != fresh
-    ):
+    if probe.with_values(fresh.statement, fresh.count_statement, location) != fresh:
         return None
     return _Template(probe, statement_slots, count_slots, path)
 
 
 def _fill(fragment: Fragment, slots: tuple[int, ...], values: tuple[object, ...]) -> Fragment:
-    params = tuple(
+    params = [
         values[slot] if slot != _CONSTANT else constant
         for slot, constant in zip(slots, fragment.params, strict=True)
-    )
-    return Fragment(fragment.text, params)
+    ]
+    return Fragment(fragment.text, tuple(params))
 
 
-_T = TypeVar("_T")
-
-
-def _copy_with(instance: _T, **changes: object) -> _T:
-    """`dataclasses.replace` for the frozen, slotted, already validated Prepared and
-    ResponseRecipe, without re-running `__init__` (replace costs several µs per call)."""
-    cls = type(instance)
-    copy = object.__new__(cls)
-    for name in cls.__slots__:  # type: ignore[attr-defined]
-        object.__setattr__(copy, name, changes[name] if name in changes else getattr(instance, name))
-    return copy
-
-
-def _instantiate(template: _Template, values: tuple[object, ...], request: ast.ApiRequest) -> Prepared:
+def _instantiate(template: _Template, values: tuple[object, ...], location: str | None) -> Prepared:
     prepared = template.prepared
     count_statement = prepared.count_statement
     if count_statement is not None and template.count_slots is not None:
         count_statement = _fill(count_statement, template.count_slots, values)
-    recipe = prepared.recipe
-    if template.path is not None:
-        recipe = _copy_with(recipe, content_location=canonical_location(template.path, request.query_pairs))
-    return _copy_with(
-        prepared,
-        statement=_fill(prepared.statement, template.statement_slots, values),
-        count_statement=count_statement,
-        recipe=recipe,
-    )
+    statement = _fill(prepared.statement, template.statement_slots, values)
+    return prepared.with_values(statement, count_statement, location)
 
 
 # --- the cache ---------------------------------------------------------------------------------
@@ -492,6 +486,7 @@ class ShapeCache:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = max(1, capacity)
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._raw: OrderedDict[Hashable, _RawLink] = OrderedDict()
         self._schema: SchemaCache | None = None
         self._lock = threading.Lock()
 
@@ -501,8 +496,21 @@ class ShapeCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._raw.clear()
 
-    def prepare(self, request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> Prepared:
+    def prepare(
+        self,
+        request: ast.ApiRequest,
+        cache: SchemaCache | None,
+        options: Options,
+        raw: RawShape | None = None,
+    ) -> Prepared:
+        """`pipeline.prepare(request, cache, options)`, from a template when the shape has one.
+
+        `raw` is the same request's raw shape (`request.raw_shape`); once the shape has a
+        template, it is linked to it so that `prepare_raw` answers the next such request
+        without parsing it.
+        """
         shape = request_shape(request, cache, options)
         if shape is None:
             return prepare(request, cache, options)
@@ -510,12 +518,16 @@ class ShapeCache:
         with self._lock:
             if cache is not self._schema:  # a reloaded schema cache: every template is stale
                 self._entries.clear()
+                self._raw.clear()
                 self._schema = cache
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
         if isinstance(entry, _Template):
-            return _instantiate(entry, shape.values, request)
+            if raw is not None:
+                self._link_raw(raw, request, shape.values, entry, cache, options)
+            location = None if entry.path is None else canonical_location(entry.path, request.query_pairs)
+            return _instantiate(entry, shape.values, location)
         fresh = prepare(request, cache, options)
         if isinstance(entry, _Uncacheable):
             return fresh
@@ -533,3 +545,54 @@ class ShapeCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
+
+    # --- raw shapes: a repeated request without parsing -------------------------------------
+
+    def prepare_raw(
+        self,
+        raw: RawShape,
+        headers: Sequence[tuple[str, str]],
+        cache: SchemaCache | None,
+        options: Options,
+    ) -> tuple[RequestHead, Prepared] | None:
+        """The request whose raw shape is `raw` (with lower-cased `headers` and no body), when
+        that raw shape is linked to a template; None otherwise (then parse and `prepare`)."""
+        key = (raw.key, id(options))  # hashing Options (a dataclass) costs more than the rest
+        with self._lock:
+            if cache is not self._schema:
+                return None
+            linked = self._raw.get(key)
+            if linked is None or linked.options is not options:
+                return None
+            self._raw.move_to_end(key)
+        template, head, location = linked.template, linked.head, linked.location
+        forwarded_headers, cookies = forwarded(headers)
+        method, target, schema, preferences = head.method, head.target, head.schema, head.preferences
+        request = RequestHead(method, target, schema, preferences, forwarded_headers, cookies)
+        return request, _instantiate(template, raw.values, location.fill(raw.values))
+
+    def _link_raw(
+        self,
+        raw: RawShape,
+        request: ast.ApiRequest,
+        values: tuple[object, ...],
+        template: _Template,
+        cache: SchemaCache | None,
+        options: Options,
+    ) -> None:
+        """Link `raw`'s shape to the template of the parsed `request`, if the raw split is
+        provably the parser's: the same values in the same order, and nothing but the query
+        string and the shape headers made the request (no body). Only a read's template (the
+        one with a Content-Location path) is linked: a call's values are its bound arguments."""
+        if template.path is None or raw.values != values or request.body is not None:
+            return
+        head = RequestHead(request.method, request.target, request.schema, request.preferences, (), ())
+        location = LocationTemplate.of(template.path, raw.pairs)
+        key = (raw.key, id(options))
+        with self._lock:
+            if cache is not self._schema or key in self._raw:
+                return
+            # The link keeps `options` alive, so its id names no other Options meanwhile.
+            self._raw[key] = _RawLink(template, head, location, options)
+            while len(self._raw) > self.capacity:
+                self._raw.popitem(last=False)

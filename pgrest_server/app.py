@@ -25,10 +25,14 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pgrest_core.ast import ApiRequest, RequestHead
 from pgrest_core.errors import InternalError, JwtError, PgrstError
 from pgrest_core.pipeline import Options, respond
-from pgrest_core.prepared import Response
+from pgrest_core.prepared import Prepared, Response
+from pgrest_core.request.api_request import parse_request
+from pgrest_core.request.raw_shape import raw_shape
 from pgrest_core.response import error_response
+from pgrest_core.runner.host import transaction_for, with_tx_preference
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.shape_cache import ShapeCache
 from pgrest_core.stream import prepare_stream
@@ -163,8 +167,6 @@ class PgrestApp:
         # Mounted apps (Starlette's Mount) get no lifespan events: the first request starts the app.
         self._starting = asyncio.Lock()
         self._started = False  # startup() has finished (the runner alone is set halfway through)
-        # Repeated read shapes skip plan + compile; a reloaded schema cache empties it.
-        self.shapes = ShapeCache()
         self._use_settings(settings)
 
     def _use_settings(self, settings: Settings) -> None:
@@ -181,6 +183,9 @@ class PgrestApp:
         self.run_options: RunOptions = RunOptions.from_settings(settings)
         self._mounted: dict[str, Options] = {}  # options per mount point (base path)
         self._verbose_errors = settings.client_error_verbosity == "verbose"
+        # Repeated read shapes skip parse, plan and compile. A reloaded schema cache empties it,
+        # and so do new settings (the requests it keeps were read under the old ones).
+        self.shapes = ShapeCache()
         if self.runner is not None:
             self.runner.prepare = settings.db_prepared_statements
 
@@ -552,18 +557,29 @@ class PgrestApp:
         Everything, OPTIONS and `GET /` included, goes through `prepare`; what it cannot
         answer alone runs in one transaction.
         """
-        from pgrest_core.request.api_request import parse_request
-        from pgrest_core.runner.host import transaction_for, with_tx_preference
-
         if not self._started:
             await self._ensure_started()
         timing = ServerTiming()
         auth = await self._authenticate(_header(headers, "authorization"))
         timing.mark("jwt")
+        if self.schema_cache is None:
+            raise schema_cache_unavailable()
+        options = self._options_under(scope)
+        raw_path = _raw_request_path(scope, path)
+        query_string = bytes(scope.get("query_string", b""))
+        raw = None
+        if method in _RAW_SHAPE_METHODS and not body and not self.settings.server_stream_responses:
+            # A repeated read needs no parsing: its raw shape is linked to a compiled template.
+            raw = raw_shape(method, raw_path, query_string, headers)
+            hit = self.shapes.prepare_raw(raw, headers, self.schema_cache, options)
+            if hit is not None:
+                timing.mark("parse")
+                head, prepared = hit
+                return await self._run_prepared(head, prepared, path, headers, auth, timing)
         request = parse_request(
             method,
-            _raw_request_path(scope, path),
-            bytes(scope.get("query_string", b"")),
+            raw_path,
+            query_string,
             headers,
             body or None,  # over HTTP an empty body and no body cannot be told apart
             schemas=self.options.schemas,
@@ -572,16 +588,25 @@ class PgrestApp:
         if request.preferences.timezone is not None and not self.settings.db_timezone_enabled:
             # db-timezone-enabled = false: `Prefer: timezone` is neither applied nor reported.
             request = replace(request, preferences=replace(request.preferences, timezone=None))
-        if self.schema_cache is None:
-            raise schema_cache_unavailable()
-        options = self._options_under(scope)
         if self.settings.server_stream_responses:
             streamed = prepare_stream(request, self.schema_cache, options)
             if streamed is not None:
                 transaction = transaction_for(request, auth, self.run_options, read_only=True, path=path)
                 runner = self._require_runner()
                 return await start_stream(runner, streamed, transaction, authenticated=auth.authenticated)
-        prepared = self.shapes.prepare(request, self.schema_cache, options)
+        prepared = self.shapes.prepare(request, self.schema_cache, options, raw)
+        return await self._run_prepared(request, prepared, path, headers, auth, timing)
+
+    async def _run_prepared(
+        self,
+        request: ApiRequest | RequestHead,
+        prepared: Prepared,
+        path: str,
+        headers: list[tuple[str, str]],
+        auth: AuthResult,
+        timing: ServerTiming,
+    ) -> Response:
+        """Answer a prepared request: directly, or by running its transaction."""
         if self.settings.log_query:
             _request_query.set(prepared.statement.render("psycopg"))
         timing.mark("plan")
@@ -630,6 +655,10 @@ class PgrestApp:
         if self.settings.server_timing_enabled:
             return _with_headers(response, (("Server-Timing", timing.header()),))
         return response
+
+
+# Only reads are cached by shape (pgrest_core/shape_cache.py), so only they have raw shapes.
+_RAW_SHAPE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _reads_from_primary(headers: list[tuple[str, str]]) -> bool:

@@ -64,6 +64,8 @@ _FTS_WORDS = ("fts", "plfts", "phfts", "wfts")
 # Operators whose top-level value is simply the rest of the text after `op.` (all but `in`/`is`,
 # which have their own grammar), for the fast path of `parse_filter`.
 _REST_OPERATORS = {word: op for word, op in _OPERATORS.items() if op not in (Operator.IN, Operator.IS)}
+# Public for request.raw_shape, which mirrors the fast path of `parse_filter` below.
+REST_OPERATORS = _REST_OPERATORS
 
 
 # --- public entry points -----------------------------------------------------------------------

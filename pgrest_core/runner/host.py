@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from pgrest_core.ast import ApiRequest, RootTarget, RoutineTarget, TableTarget
+from pgrest_core.ast import ApiRequest, RequestHead, RootTarget, RoutineTarget, TableTarget
 from pgrest_core.auth import Authenticator, AuthResult
 from pgrest_core.config import Settings, TxEnd
 from pgrest_core.errors import PgrstError
@@ -83,7 +83,7 @@ def anonymous(role: str) -> AuthResult:
 # --- the pieces every runner shares -----------------------------------------------------------
 
 
-def request_path(request: ApiRequest) -> str:
+def request_path(request: ApiRequest | RequestHead) -> str:
     """The path for `request.path` when the host does not give the one it received."""
     target = request.target
     if isinstance(target, TableTarget):
@@ -95,7 +95,7 @@ def request_path(request: ApiRequest) -> str:
 
 
 def transaction_for(
-    request: ApiRequest,
+    request: ApiRequest | RequestHead,  # a parsed request, or the head of one from a raw shape
     auth: AuthResult,
     options: RunOptions,
     *,
@@ -153,7 +153,7 @@ def _claims(auth: AuthResult) -> Mapping[str, object]:
     return dict(auth.claims)
 
 
-def with_tx_preference(response: Response, request: ApiRequest, tx_end: TxEnd) -> Response:
+def with_tx_preference(response: Response, request: ApiRequest | RequestHead, tx_end: TxEnd) -> Response:
     """Add `tx=…` to Preference-Applied when db-tx-end lets the request choose (`*-allow-override`)."""
     preference = request.preferences.tx
     if preference is None or not tx_end.endswith("allow-override"):

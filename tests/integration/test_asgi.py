@@ -35,6 +35,10 @@ insert into api.items values (1, 'one'), (2, 'two');
 grant select on api.items to asgi_anon, asgi_user;
 create table api.secrets (x int);
 insert into api.secrets values (42);
+create view api.whoami as
+  select current_user::text as role, current_setting('request.headers', true)::json->>'x-probe' as probe,
+         current_setting('request.cookies', true)::json->>'c' as cookie;
+grant select on api.whoami to asgi_anon, asgi_user;
 """
 
 
@@ -103,6 +107,33 @@ def test_read_through_the_whole_pipeline(settings: Settings) -> None:
     assert response.json() == [{"id": 2, "name": "two"}, {"id": 1, "name": "one"}]
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_repeated_reads_answered_from_raw_shapes_keep_each_requests_role_and_headers(
+    settings: Settings,
+) -> None:
+    """From the fourth request on, the shape is answered without parsing (a raw-shape link); the
+    role, headers and cookies still come from each request, and so does the filter value."""
+
+    async def scenario(app: PgrestApp, client: httpx.AsyncClient) -> list[tuple[int, Any, str]]:
+        answers = []
+        for index in range(8):
+            headers = {"X-Probe": f"p{index}", "Cookie": f"c=k{index}"}
+            if index % 2:
+                headers["Authorization"] = "Bearer " + token({"role": "asgi_user"})
+            other = "nobody" if index % 3 else "asgi_user"
+            response = await client.get(f"/whoami?role=neq.{other}&select=role,probe,cookie", headers=headers)
+            answers.append((response.status_code, response.json(), response.headers["content-location"]))
+        assert len(app.shapes._raw) == 1  # the raw shape was linked (and so used from then on)
+        return answers
+
+    answers = run_with_client(settings, scenario)
+    for index, (status, body, location) in enumerate(answers):
+        role = "asgi_user" if index % 2 else "asgi_anon"
+        other = "nobody" if index % 3 else "asgi_user"
+        assert status == 200
+        assert body == ([] if role == other else [{"role": role, "probe": f"p{index}", "cookie": f"k{index}"}])
+        assert location == f"/whoami?role=neq.{other}&select=role%2Cprobe%2Ccookie"
 
 
 def test_request_errors_are_json_with_proxy_status(settings: Settings) -> None:

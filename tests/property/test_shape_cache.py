@@ -114,3 +114,12 @@ def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for column in ("id", "title", "year", "genre", "rating"):
         shapes.prepare(films(f"{column}=eq.1"), CACHE, OPTIONS)
     assert len(shapes) == 3
+
+
+def test_a_pattern_without_a_star_does_not_make_a_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first sightings' patterns pass through unchanged (no `*`), a later one does not: the
+    # sentinel probe must still see that `like` transforms its value.
+    shapes = ShapeCache()
+    for value in ("a", "b", "c*", "d"):
+        request = films(f"title=like.{value}&id=eq.1")
+        assert shapes.prepare(request, CACHE, OPTIONS) == prepare(request, CACHE, OPTIONS)

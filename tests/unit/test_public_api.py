@@ -185,7 +185,7 @@ def test_several_schemas_say_which_one_answered() -> None:
 def test_the_base_path_prefixes_content_location_and_location() -> None:
     mounted = replace(PUBLIC, base_path="/api")
     read = prepared("GET", "/films", "select=id", options=mounted)
-    assert read.recipe.content_location == "/api/films?select=id"
+    assert read.content_location == "/api/films?select=id"
     write = prepared(
         "POST", "/directors", "", [("Prefer", "return=headers-only")], b'{"first_name":"a","last_name":"b"}', mounted
     )
