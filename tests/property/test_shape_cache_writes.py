@@ -29,6 +29,7 @@ from pgrest_core.fragment import Fragment
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.prepared import Prepared
 from pgrest_core.request.api_request import parse_request
+from pgrest_core.request.raw_shape import raw_shape
 from pgrest_core.schema.model import (
     QualifiedName,
     ReturnType,
@@ -75,6 +76,7 @@ ROUTINES: dict[str, tuple[Routine, ...]] = {
             "stable",
         ),
     ),
+    "all_films": (_routine("all_films", (), _FILMS_ROWS, "stable"),),
     "one_film": (
         _routine(
             "one_film",
@@ -344,7 +346,7 @@ def call_shapes(draw: st.DrawFn) -> CallShape:
     names = draw(argument_names(function, method, body_format))
     filters: tuple[Filter, ...] = ()
     query: list[tuple[str, str]] = []
-    if function in ("films_between", "one_film"):
+    if function in ("films_between", "one_film", "all_films"):
         filters = tuple(
             Filter(column, draw(st.sampled_from(["eq", "gt", "like"])))
             for column in draw(st.lists(st.sampled_from(("id", "year", "title")), max_size=2, unique=True))
@@ -648,3 +650,17 @@ def test_a_mapping_proven_only_by_equal_values_is_refused() -> None:
     assert shape_cache._slots(statement, statement, ("{}",), ("{}",)) is None
     probe = Fragment("SELECT \x00", ("{ }",))
     assert shape_cache._slots(probe, statement, ("{ }",), ("{}",)) == (0,)
+
+
+def test_a_call_template_is_not_linked_to_a_raw_shape() -> None:
+    """The server answers a repeated GET from its raw shape when that is linked to a read's
+    template; a call's template (no Content-Location, values that are bound arguments) is not."""
+    shapes = ShapeCache()
+    for n in range(3):
+        query = f"year=gt.{n}"
+        raw = raw_shape("GET", "/rpc/all_films", query, ())
+        assert shapes.prepare(request("GET", "/rpc/all_films", query), CACHE, OPTIONS, raw) == prepare(
+            request("GET", "/rpc/all_films", query), CACHE, OPTIONS
+        )
+    assert isinstance(only_entry(shapes), shape_cache._Template)
+    assert shapes.prepare_raw(raw_shape("GET", "/rpc/all_films", "year=gt.9", ()), (), CACHE, OPTIONS) is None
