@@ -254,9 +254,13 @@ def _b1_section(results: list[CaseResult]) -> list[str]:
         "`select().where().order_by().limit()` wrapped in the same CTE, built fresh and compiled "
         "for the PostgreSQL dialect per request. Python calls are counted with `sys.setprofile` over "
         "one call (deterministic). pgrest p50 is a first-time translation (no cache); repeated shape "
-        "is the same request again as the server translates it: parse, then the compiled-shape cache "
-        "(pgrest_core/shape_cache.py) instead of plan + compile, then render. Shapes the cache proves "
-        "uncacheable (transformed values: like/ilike patterns, in-lists) stay at the first-time cost.",
+        "is the same request again as the server translates it: a read's query string split into "
+        "shape and values without parsing (pgrest_core/request/raw_shape.py) and the shape's "
+        "compiled template filled in (pgrest_core/shape_cache.py), then render; a write or a call is "
+        "parsed, then served from the compiled-shape cache instead of plan + compile. Neither path "
+        "keeps anything per exact request, so the same values each time are no cheaper than new "
+        "ones. Shapes the cache proves uncacheable (transformed values: like/ilike patterns, "
+        "in-lists) stay at the first-time cost.",
         "",
         *table,
     ]
@@ -300,8 +304,9 @@ def _b2_section(results: list[WorkloadResult]) -> list[str]:
         "",
         "## B2 runner overhead (no HTTP)",
         "",
-        "pgrest: `PgrestApp.handle` (auth, parse, plan + compile or the compiled-shape cache, the "
-        "transaction in one pipeline batch, respond) → response bytes. raw: psycopg running the exact "
+        "pgrest: `PgrestApp.handle` (auth; a repeated read's raw shape and compiled template, or "
+        "parse then plan + compile or the compiled-shape cache; the transaction in one pipeline "
+        "batch; respond) → response bytes. raw: psycopg running the exact "
         "statement and parameters pgrest emitted, alone, body encoded. raw tx: psycopg sending "
         "pgrest's whole transaction itself with the same shape (a read: set_config prelude + statement "
         "as one implicit transaction; the insert: BEGIN, prelude, statement, SET CONSTRAINTS, "
@@ -312,12 +317,17 @@ def _b2_section(results: list[WorkloadResult]) -> list[str]:
     ]
 
 
+def _stage_us(result: WorkloadResult, name: str) -> str:
+    stats = dict(result.stages).get(name)
+    return _us(stats.median_us) if stats is not None else "—"  # a stage this request has not
+
+
 def _stages_section(results: list[WorkloadResult], loads: list[LoadResult] | None) -> list[str]:
     measured = [r for r in results if r.stages and r.pgrest]
     if not measured:
         return []
-    names = [name for name, _ in measured[0].stages]
-    rows = [[name, *(_us(dict(r.stages)[name].median_us) for r in measured)] for name in names]
+    names = list(dict.fromkeys(name for r in measured for name, _ in r.stages))
+    rows = [[name, *(_stage_us(r, name) for r in measured)] for name in names]
     handle = [r.pgrest.median_us if r.pgrest else None for r in measured]
     rows.append(["**whole request in-process** (`PgrestApp.handle`, B2)", *(_us(v) for v in handle)])
     one_connection = {
@@ -341,7 +351,10 @@ def _stages_section(results: list[WorkloadResult], loads: list[LoadResult] | Non
         "",
         "Each stage of `PgrestApp.handle` timed on its own with the app's own objects (B2's app, one "
         "pooled connection), so the stages show where a request's time goes; the stages of one "
-        "request use either first-time or repeated-shape planning, not both. The transaction is the "
+        "request use either first-time or repeated-shape planning, not both. A repeated read takes "
+        "the raw-shape row instead of parse and planning: its query string is split into shape and "
+        "values and the shape's compiled template filled in (pgrest_core/request/raw_shape.py); "
+        "writes and calls have no raw shape (—). The transaction is the "
         "runner (pgrest_core/runner: one libpq pipeline batch, named prepared statements per "
         "connection) plus PostgreSQL's execution. To see inside a stage under load: "
         "`py-spy record -p PID -f raw` on `pgrest serve` while wrk runs.",

@@ -34,16 +34,27 @@ class Fragment:
         _set_params(fragment, self.params + other.params)
         return fragment
 
+    def with_params(self, params: tuple[object, ...]) -> Fragment:
+        """The same text with other parameters (a compiled-shape template's values filled in)."""
+        return _make(self.text, params)
+
     def render(self, placeholder: Placeholder = "psycopg") -> str:
         """The SQL text for a driver, with the slots numbered or turned into `%s`."""
         if placeholder == "psycopg":
-            return self.text.replace("%", "%%").replace(SLOT, "%s")
+            return _render_psycopg(self.text)
         pieces = self.text.split(SLOT)
         out = [pieces[0]]
         for number, piece in enumerate(pieces[1:], start=1):
             out.append(f"${number}")
             out.append(piece)
         return "".join(out)
+
+
+@lru_cache(maxsize=512)
+def _render_psycopg(text: str) -> str:
+    """Cached: a server renders the same few statement texts (templates, preludes) on every
+    request, and a str caches its own hash, so the lookup is cheaper than the two replaces."""
+    return text.replace("%", "%%").replace(SLOT, "%s")
 
 
 # Compiling a request builds hundreds of fragments, and a frozen dataclass's `__init__` is slow

@@ -97,22 +97,29 @@ class Prepared:
         where `replace` costs several microseconds; a test checks that it copies every field.
         """
         copy: Prepared = object.__new__(Prepared)
-        _PREPARED_SLOTS["statement"](copy, statement)
-        _PREPARED_SLOTS["recipe"](copy, self.recipe)
-        _PREPARED_SLOTS["read_only"](copy, self.read_only)
-        _PREPARED_SLOTS["count_statement"](copy, count_statement)
-        _PREPARED_SLOTS["check_before_commit"](copy, self.check_before_commit)
-        _PREPARED_SLOTS["answer"](copy, self.answer)
-        _PREPARED_SLOTS["is_metadata"](copy, self.is_metadata)
-        _PREPARED_SLOTS["function_settings"](copy, self.function_settings)
-        _PREPARED_SLOTS["content_location"](copy, content_location)
+        _set_statement(copy, statement)
+        _set_recipe(copy, self.recipe)
+        _set_read_only(copy, self.read_only)
+        _set_count_statement(copy, count_statement)
+        _set_check_before_commit(copy, self.check_before_commit)
+        _set_answer(copy, self.answer)
+        _set_is_metadata(copy, self.is_metadata)
+        _set_function_settings(copy, self.function_settings)
+        _set_content_location(copy, content_location)
         return copy
 
 
 # The slots' own setters: they bypass the frozen dataclass's __setattr__ (which refuses).
-_PREPARED_SLOTS: dict[str, Callable[[Prepared, object], None]] = {
-    name: vars(Prepared)[name].__set__ for name in Prepared.__slots__
-}
+_Setter = Callable[[Prepared, object], None]
+_set_statement: _Setter = vars(Prepared)["statement"].__set__
+_set_recipe: _Setter = vars(Prepared)["recipe"].__set__
+_set_read_only: _Setter = vars(Prepared)["read_only"].__set__
+_set_count_statement: _Setter = vars(Prepared)["count_statement"].__set__
+_set_check_before_commit: _Setter = vars(Prepared)["check_before_commit"].__set__
+_set_answer: _Setter = vars(Prepared)["answer"].__set__
+_set_is_metadata: _Setter = vars(Prepared)["is_metadata"].__set__
+_set_function_settings: _Setter = vars(Prepared)["function_settings"].__set__
+_set_content_location: _Setter = vars(Prepared)["content_location"].__set__
 
 
 @dataclass(frozen=True, slots=True)

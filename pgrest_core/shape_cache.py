@@ -47,6 +47,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from typing import Final, Literal, NamedTuple
 from urllib.parse import quote, urlencode
 
@@ -59,7 +60,7 @@ from pgrest_core.plan.call import GivenArguments, call_arguments
 from pgrest_core.plan.mutate import mutation_kind, mutation_payload, payload_text
 from pgrest_core.prepared import Prepared
 from pgrest_core.request.payload import CSV_TYPE, FORM_TYPE, PayloadShape
-from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded
+from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded, new_tuple
 from pgrest_core.response import canonical_location
 from pgrest_core.schema.model import SchemaCache
 
@@ -457,11 +458,18 @@ def _template(
 
 
 def _fill(fragment: Fragment, slots: tuple[int, ...], values: tuple[object, ...]) -> Fragment:
+    if slots == _in_order(len(values)):  # the common case: the values are the parameters
+        return fragment.with_params(values)
     params = [
         values[slot] if slot != _CONSTANT else constant
         for slot, constant in zip(slots, fragment.params, strict=True)
     ]
-    return Fragment(fragment.text, tuple(params))
+    return fragment.with_params(tuple(params))
+
+
+@lru_cache(maxsize=64)
+def _in_order(count: int) -> tuple[int, ...]:
+    return tuple(range(count))
 
 
 def _instantiate(template: _Template, values: tuple[object, ...], location: str | None) -> Prepared:
@@ -557,18 +565,21 @@ class ShapeCache:
     ) -> tuple[RequestHead, Prepared] | None:
         """The request whose raw shape is `raw` (with lower-cased `headers` and no body), when
         that raw shape is linked to a template; None otherwise (then parse and `prepare`)."""
+        # No lock on this path, which every repeated read takes: a dict lookup is atomic, and
+        # a link evicted meanwhile by another thread is still a valid answer.
+        if cache is not self._schema:
+            return None
         key = (raw.key, id(options))  # hashing Options (a dataclass) costs more than the rest
-        with self._lock:
-            if cache is not self._schema:
-                return None
-            linked = self._raw.get(key)
-            if linked is None or linked.options is not options:
-                return None
+        linked = self._raw.get(key)
+        if linked is None or linked.options is not options:
+            return None
+        try:
             self._raw.move_to_end(key)
+        except KeyError:
+            pass  # evicted by another thread since the lookup
         template, head, location = linked.template, linked.head, linked.location
         forwarded_headers, cookies = forwarded(headers)
-        method, target, schema, preferences = head.method, head.target, head.schema, head.preferences
-        request = RequestHead(method, target, schema, preferences, forwarded_headers, cookies)
+        request = new_tuple(RequestHead, (*head[:4], forwarded_headers, cookies))
         return request, _instantiate(template, raw.values, location.fill(raw.values))
 
     def _link_raw(

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgrest_core.ast import ApiRequest, RequestHead
 from pgrest_core.errors import InternalError, JwtError, PgrstError
-from pgrest_core.pipeline import Options, respond
+from pgrest_core.pipeline import Options
 from pgrest_core.prepared import Prepared, Response
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.request.raw_shape import raw_shape
 from pgrest_core.response import error_response
-from pgrest_core.runner.host import transaction_for, with_tx_preference
+from pgrest_core.runner.host import Responder, transaction_for
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.shape_cache import ShapeCache
 from pgrest_core.stream import prepare_stream
@@ -614,7 +614,7 @@ class PgrestApp:
             timing.mark("response")
             return self._timed(prepared.answer, timing)
         # Writes build their response before COMMIT: a response that fails rolls them back.
-        check = (lambda result: respond(prepared, result)) if prepared.check_before_commit else None
+        responder = Responder(prepared)
         row = await self._require_runner().run(
             prepared,
             transaction_for(
@@ -627,14 +627,12 @@ class PgrestApp:
                 function_settings=prepared.function_settings,
             ),
             authenticated=auth.authenticated,
-            check=check,
+            check=responder.check(),
             # The consistency escape hatch: read your own writes from the primary.
             primary_only=_reads_from_primary(headers),
         )
         timing.mark("transaction")
-        response = respond(prepared, row)
-        if not prepared.is_metadata:
-            response = with_tx_preference(response, request, self.settings.db_tx_end)
+        response = responder.final(row, request, self.run_options)
         timing.mark("response")
         return self._timed(response, timing)
 

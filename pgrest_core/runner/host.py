@@ -168,7 +168,7 @@ def with_tx_preference(response: Response, request: ApiRequest | RequestHead, tx
     return Response(response.status, (*headers, ("Preference-Applied", applied)), response.body)
 
 
-class _Responder:
+class Responder:
     """`respond` as the check run before COMMIT, keeping its response so it is built once."""
 
     def __init__(self, prepared: Prepared) -> None:
@@ -182,7 +182,7 @@ class _Responder:
         self.response = respond(self.prepared, row)
         return self.response
 
-    def final(self, row: ResultRow, request: ApiRequest, options: RunOptions) -> Response:
+    def final(self, row: ResultRow, request: ApiRequest | RequestHead, options: RunOptions) -> Response:
         response = self.response if self.response is not None else respond(self.prepared, row)
         if self.prepared.is_metadata:
             return response
@@ -211,7 +211,7 @@ def _begin(
     auth: AuthResult,
     options: RunOptions,
     path: str | None,
-) -> tuple[_Responder, Transaction]:
+) -> tuple[Responder, Transaction]:
     """What both runners need before executing: the responder and the request's transaction."""
     _autocommit(conn)
     transaction = transaction_for(
@@ -223,7 +223,7 @@ def _begin(
         path=path,
         function_settings=prepared.function_settings,
     )
-    return _Responder(prepared), transaction
+    return Responder(prepared), transaction
 
 
 # --- async -------------------------------------------------------------------------------------
