@@ -664,3 +664,35 @@ def test_a_call_template_is_not_linked_to_a_raw_shape() -> None:
         )
     assert isinstance(only_entry(shapes), shape_cache._Template)
     assert shapes.prepare_raw(raw_shape("GET", "/rpc/all_films", "year=gt.9", ()), (), CACHE, OPTIONS) is None
+
+
+# --- the call planner's shortcut for arguments -------------------------------------------------
+
+_OPERATOR_WORDS = ["eq", "neq", "gt", "in", "is", "like", "fts", "plfts", "cs", "isdistinct", "x", "Eq", ""]
+_TAILS = st.text(alphabet=".()*,{}\\\"' aZ9_-énul", max_size=5)
+
+
+@st.composite
+def filter_like_texts(draw: st.DrawFn) -> str:
+    """`[not.]word` then `.`, `(any).`, `(lang).` or anything, then anything: filters and near misses."""
+    prefix = draw(st.sampled_from(["", "not.", "not", "no."]))
+    word = draw(st.sampled_from(_OPERATOR_WORDS))
+    follow = draw(st.sampled_from([".", "(any).", "(all).", "(english).", "(", "", "-"]))
+    return prefix + word + follow + draw(_TAILS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(filter_like_texts(), _TAILS))
+def test_a_value_the_shortcut_calls_an_argument_is_no_filter(value: str) -> None:
+    """`call._may_be_filter` skips the filter parser for a GET argument: only when the parser
+    would refuse the value as a filter anyway."""
+    from pgrest_core.plan import call
+    from pgrest_core.request.query import parse_query_params
+
+    try:
+        parsed = parse_query_params((("k", value),)).conditions
+    except PgrstError:
+        parsed = ()
+    if parsed:
+        assert call._may_be_filter(value)
+    assert call._as_filter("k", value) == (parsed[0] if parsed else None)
