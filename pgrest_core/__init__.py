@@ -8,7 +8,9 @@ Pure: no I/O and no database. The pipeline, each step one call:
     response = respond(prepared, row)                                    # the result row -> Response
 
 or all of it for a request line: `translate("GET /films?year=gt.2000", cache)`. A PgrstError
-from any step becomes its response with `error_response`. Schema caches come from a snapshot
+from any step becomes its response with `error_response`. A server answering many requests keeps
+a `ShapeCache`: its `prepare_request` is parse + prepare, minus the work a repeated request shape
+does not need. Schema caches come from a snapshot
 (`load_snapshot`, `load_demo`), from DDL (`schema_from_ddl`) or from a live database
 (`load_schema`, `load_schema_sync`: these need the `db` extra). `pgrest_core.runner.host` runs
 prepared requests on a psycopg connection with PostgREST's transaction semantics. Everything
@@ -30,6 +32,7 @@ from pgrest_core.request.api_request import parse_request
 from pgrest_core.response import error_response
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.schema.snapshot import dump_snapshot, load_demo, load_snapshot
+from pgrest_core.shape_cache import ShapeCache
 from pgrest_core.translate import translate
 from pgrest_core.version import __version__
 
@@ -107,6 +110,7 @@ __all__ = [
     "ResponseRecipe",
     "ResultRow",
     "SchemaCache",
+    "ShapeCache",
     "Settings",
     "__version__",
     "dump_snapshot",

@@ -59,8 +59,9 @@ from pgrest_core.pipeline import WRITE_METHODS, Options, prepare
 from pgrest_core.plan.call import GivenArguments, call_arguments
 from pgrest_core.plan.mutate import mutation_kind, mutation_payload, payload_text
 from pgrest_core.prepared import Prepared
+from pgrest_core.request.api_request import parse_request
 from pgrest_core.request.payload import CSV_TYPE, FORM_TYPE, PayloadShape
-from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded, new_tuple
+from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded, new_tuple, raw_shape
 from pgrest_core.response import canonical_location
 from pgrest_core.schema.model import SchemaCache
 
@@ -607,3 +608,25 @@ class ShapeCache:
             self._raw[key] = _RawLink(template, head, location, options)
             while len(self._raw) > self.capacity:
                 self._raw.popitem(last=False)
+
+    def prepare_request(
+        self,
+        method: str,
+        path: str,
+        query_string: str | bytes,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        cache: SchemaCache | None,
+        options: Options,
+    ) -> tuple[ast.ApiRequest | RequestHead, Prepared]:
+        """`parse_request` + `prepare` through this cache: a repeated read from its raw shape
+        (not parsed), anything else parsed and served from the compiled-shape cache."""
+        lowered = [(name.lower(), value) for name, value in headers]
+        raw = None
+        if method.upper() in ("GET", "HEAD") and not body:
+            raw = raw_shape(method, path, query_string, lowered)
+            hit = self.prepare_raw(raw, lowered, cache, options)
+            if hit is not None:
+                return hit
+        request = parse_request(method, path, query_string, lowered, body, schemas=options.schemas)
+        return request, self.prepare(request, cache, options, raw)

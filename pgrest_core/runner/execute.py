@@ -338,8 +338,15 @@ class Runner:
                 row = await self._on_replica(replica, prepared, transaction, check)
                 if row is not None:
                     return row
-            async with self.pool.connection() as conn:
+            # getconn/putconn rather than `pool.connection()`: that one also wraps the connection
+            # in `async with conn`, whose COMMIT on exit costs a lock and a wait per request
+            # for nothing (execute ends every transaction itself, and putconn rolls back or
+            # discards a connection left in one).
+            conn = await self.pool.getconn()
+            try:
                 return await execute(conn, prepared, transaction, prepare=self.prepare, check=check)
+            finally:
+                await self.pool.putconn(conn)
         except Exception as error:
             mapped = from_exception(error, authenticated=authenticated)
             if mapped is None:

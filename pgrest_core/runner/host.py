@@ -43,6 +43,7 @@ from pgrest_core.runner.execute import (
     should_commit,
 )
 from pgrest_core.schema.model import SchemaCache
+from pgrest_core.shape_cache import ShapeCache
 from pgrest_core.sql.prelude import RequestContext, pre_request_call, prelude
 
 AsyncConnection = psycopg.AsyncConnection[Any]
@@ -206,7 +207,7 @@ def _autocommit(conn: AsyncConnection | SyncConnection) -> None:
 
 def _begin(
     conn: AsyncConnection | SyncConnection,
-    request: ApiRequest,
+    request: ApiRequest | RequestHead,
     prepared: Prepared,
     auth: AuthResult,
     options: RunOptions,
@@ -231,7 +232,7 @@ def _begin(
 
 async def run_prepared(
     conn: AsyncConnection,
-    request: ApiRequest,
+    request: ApiRequest | RequestHead,
     prepared: Prepared,
     *,
     auth: AuthResult,
@@ -261,14 +262,18 @@ async def run_request(
     options: Options,
     auth: AuthResult | Authenticator,
     run_options: RunOptions = RunOptions(),
+    shapes: ShapeCache | None = None,
 ) -> Response:
     """One HTTP request, start to end: authenticate (with an Authenticator), parse, prepare, run.
 
     `path` is below the API's root ("/films", not "/api/films"); `options.base_path` says where
-    that root is.
+    that root is. With `shapes` (one `ShapeCache` kept for as long as `cache` is current),
+    repeated request shapes skip planning and compiling, and repeated reads parsing too.
     """
     try:
-        request, prepared, who = _prepare(method, path, query_string, headers, body, cache, options, auth)
+        request, prepared, who = _prepare(
+            method, path, query_string, headers, body, cache, options, auth, shapes
+        )
     except PgrstError as error:
         return error_response(error, verbose=run_options.verbose_errors)
     return await run_prepared(conn, request, prepared, auth=who, options=run_options, path=path)
@@ -283,12 +288,15 @@ def _prepare(
     cache: SchemaCache,
     options: Options,
     auth: AuthResult | Authenticator,
-) -> tuple[ApiRequest, Prepared, AuthResult]:
+    shapes: ShapeCache | None,
+) -> tuple[ApiRequest | RequestHead, Prepared, AuthResult]:
     if isinstance(auth, Authenticator):
         authorization = next((v for k, v in headers if k.lower() == "authorization"), None)
         auth = auth.authenticate(authorization)
-    request = parse_request(method, path, query_string, headers, body, schemas=options.schemas)
-    return request, prepare(request, cache, options), auth
+    if shapes is None:
+        request = parse_request(method, path, query_string, headers, body, schemas=options.schemas)
+        return request, prepare(request, cache, options), auth
+    return (*shapes.prepare_request(method, path, query_string, headers, body, cache, options), auth)
 
 
 # --- sync --------------------------------------------------------------------------------------
@@ -296,7 +304,7 @@ def _prepare(
 
 def run_prepared_sync(
     conn: SyncConnection,
-    request: ApiRequest,
+    request: ApiRequest | RequestHead,
     prepared: Prepared,
     *,
     auth: AuthResult,
@@ -326,10 +334,13 @@ def run_request_sync(
     options: Options,
     auth: AuthResult | Authenticator,
     run_options: RunOptions = RunOptions(),
+    shapes: ShapeCache | None = None,
 ) -> Response:
     """`run_request` for a synchronous psycopg connection."""
     try:
-        request, prepared, who = _prepare(method, path, query_string, headers, body, cache, options, auth)
+        request, prepared, who = _prepare(
+            method, path, query_string, headers, body, cache, options, auth, shapes
+        )
     except PgrstError as error:
         return error_response(error, verbose=run_options.verbose_errors)
     return run_prepared_sync(conn, request, prepared, auth=who, options=run_options, path=path)

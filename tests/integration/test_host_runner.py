@@ -13,6 +13,7 @@ import pytest
 import pgrest_core
 from pgrest_core import Authenticator, AuthResult, Options, Response
 from pgrest_core.runner.host import RunOptions, anonymous, run_prepared, run_request, run_request_sync
+from pgrest_core.shape_cache import ShapeCache
 from pgrest_server.postgres import TempPostgres
 from tests.conftest import module_database
 
@@ -68,10 +69,12 @@ def call(
     *,
     auth: AuthResult | Authenticator = ANON,
     run_options: RunOptions = DEFAULTS,
+    shapes: ShapeCache | None = None,
 ) -> Response:
     """One request through the async or the sync runner, on a fresh autocommit connection."""
     args: tuple[Any, ...] = (method, path, query, list(headers), body)
     kwargs: dict[str, Any] = {"cache": cache, "options": OPTIONS, "auth": auth, "run_options": run_options}
+    kwargs["shapes"] = shapes
     if kind == "sync":
         with psycopg.connect(uri, autocommit=True) as conn:
             return run_request_sync(conn, *args, **kwargs)
@@ -105,6 +108,21 @@ def test_the_prelude_sets_role_path_claims_and_read_only(kind: str, uri: str, ca
     }
     user = AuthResult(role="host_user", claims={"role": "host_user", "sub": "42"}, authenticated=True)
     assert json.loads(call(kind, uri, cache, "GET", "/rpc/whoami", auth=user).body)["claims"]["sub"] == "42"
+
+
+def test_a_shape_cache_serves_repeated_requests_with_the_same_answers(kind: str, uri: str, cache: Any) -> None:
+    shapes = ShapeCache()
+    reads = [("GET", "/items", f"id=eq.{n}&select=id,name", [("X-N", str(n))], None) for n in (1, 2, 3, 1, 2)]
+    others = [
+        ("GET", "/rpc/whoami", "", [("Cookie", "a=b")], None),
+        ("POST", "/items", "", [("Prefer", "return=representation")], b'{"id": 9, "name": "x"}'),
+    ]
+    rolled_back = RunOptions(tx_end="rollback")  # the insert leaves nothing behind
+    for method, path, query, headers, body in reads + others * 3:
+        cached = call(kind, uri, cache, method, path, query, headers, body, run_options=rolled_back, shapes=shapes)
+        fresh = call(kind, uri, cache, method, path, query, headers, body, run_options=rolled_back)
+        assert (cached.status, cached.headers, cached.body) == (fresh.status, fresh.headers, fresh.body)
+    assert len(shapes._raw) == 1  # the repeated read was answered from its raw shape
 
 
 def test_counts_planned_and_exact(kind: str, uri: str, cache: Any) -> None:
