@@ -32,7 +32,8 @@ parameter carries a value only if the probe's and the request's values differ: a
 is `{}` in both, so a function taking it whole stays uncached). A body that does not parse,
 or arguments that bind no overload, are compiled fresh, so their error is the one an uncached
 request gets; an error a value raises while its arguments are bound (a NUL in a text
-argument) is raised by `call_arguments` on a hit as on a fresh compile.
+argument) is raised by `call_arguments` on a hit as on a fresh compile. Only reads' templates
+are linked to raw shapes (`prepare_raw`): a write or a call is always parsed.
 
 The cache is a bounded LRU; a different schema cache (a reload) empties it.
 """
