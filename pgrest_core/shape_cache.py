@@ -1,4 +1,4 @@
-"""A compiled-shape cache around `pipeline.prepare`: a repeated read shape skips plan and compile.
+"""A compiled-shape cache around `pipeline.prepare`: a repeated request shape skips plan and compile.
 
 Two reads differing only in their filter values (`GET /films?id=eq.3` and `?id=eq.4`) compile to
 the same SQL text with different parameters. The cache keys a request on everything except
@@ -13,37 +13,63 @@ the constant it always is. A hit is the template's text with the request's value
 
 A shape becomes a template only when the sentinel compile proves the mapping: same SQL text as
 the real compile, every parameter exactly one sentinel or a constant equal in both compiles, no
-sentinel anywhere else, and the same response recipe. A value that is transformed on its way
+sentinel anywhere else, and everything else of the Prepared (recipe, access mode,
+check_before_commit, function settings) the same. A value that is transformed on its way
 to a parameter (a `like` pattern's `*`, an `in` list) makes the shape uncacheable, and it is
 then always compiled fresh. Limits, offsets and everything besides filter values are part of the
-key. Only reads (GET/HEAD on a table or view) are cached; writes and calls go straight through.
+key.
+
+Writes (POST/PUT/PATCH/DELETE on a table) and calls (`/rpc/fn` by GET, HEAD or POST) are cached
+the same way. Their body reaches the statement as values the planner's own functions make from
+it, which the cache calls too on every request: a write's JSON text (`mutate.payload_text`),
+a call's bound arguments (`call.call_arguments`). What of the body shapes the SQL is the key:
+a write's keys (or `columns=`), object or array, and format; a call's argument names (with how
+often each is given), where they come from and the kind of body (JSON, form, CSV, raw). On GET
+a call's query parameters that read as filters are keyed like a read's filters. The probe is
+the request with sentinel filter values and a body (or arguments) of the same key made of
+sentinels; it must have the same key, and the same proof as a read holds for every value (a
+parameter carries a value only if the probe's and the request's values differ: an empty body
+is `{}` in both, so a function taking it whole stays uncached). A body that does not parse,
+or arguments that bind no overload, are compiled fresh, so their error is the one an uncached
+request gets; an error a value raises while its arguments are bound (a NUL in a text
+argument) is raised by `call_arguments` on a hit as on a fresh compile. Only reads' templates
+are linked to raw shapes (`prepare_raw`): a write or a call is always parsed.
 
 The cache is a bounded LRU; a different schema cache (a reload) empties it.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from typing import Final, NamedTuple
-from urllib.parse import quote
+from typing import Final, Literal, NamedTuple
+from urllib.parse import quote, urlencode
 
 from pgrest_core import ast
 from pgrest_core.ast import RequestHead
 from pgrest_core.errors import PgrstError
 from pgrest_core.fragment import Fragment
-from pgrest_core.pipeline import Options, prepare
+from pgrest_core.pipeline import WRITE_METHODS, Options, prepare
+from pgrest_core.plan.call import GivenArguments, call_arguments
+from pgrest_core.plan.mutate import mutation_kind, mutation_payload, payload_text
 from pgrest_core.prepared import Prepared
 from pgrest_core.request.api_request import parse_request
+from pgrest_core.request.payload import CSV_TYPE, FORM_TYPE, PayloadShape
 from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded, new_tuple, raw_shape
 from pgrest_core.response import canonical_location
 from pgrest_core.schema.model import SchemaCache
 
 DEFAULT_CAPACITY: Final = 1024
 _CONSTANT: Final = -1
+_AMBIGUOUS: Final = -2
+_MARK: Final = "\ue000"  # starts every sentinel
 
 
 def _sentinel(index: int) -> str:
@@ -62,7 +88,19 @@ class _Template:
     prepared: Prepared  # compiled with sentinel values
     statement_slots: tuple[int, ...]  # per parameter: the value's index, or _CONSTANT
     count_slots: tuple[int, ...] | None
-    path: str  # "/table", for Content-Location
+    path: str | None  # reads: "/table", for Content-Location; writes and calls have none
+
+
+ShapeKind = Literal["read", "write", "call"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A request's key (everything that shapes its SQL) and its values, in a fixed order."""
+
+    key: Hashable
+    values: tuple[object, ...]
+    kind: ShapeKind
 
 
 class _RawLink(NamedTuple):
@@ -147,14 +185,16 @@ _REQUEST_FIELDS: Final = tuple(
 _QUERY_FIELDS: Final = tuple(f.name for f in fields(ast.QueryParams) if f.name != "conditions")
 
 
+def _conditions_key(conditions: Sequence[ast.ScopedCondition], values: list[str]) -> Hashable:
+    return tuple((scoped.path, _condition_shape(scoped.condition, values)) for scoped in conditions)
+
+
 def shape_of(request: ast.ApiRequest) -> tuple[Hashable, tuple[str, ...]]:
     """The request's key (everything that shapes the SQL: the request without its values) and
     the values, in the order `_map_values` visits them."""
     values: list[str] = []
     query = request.query
-    conditions = tuple(
-        (scoped.path, _condition_shape(scoped.condition, values)) for scoped in query.conditions
-    )
+    conditions = _conditions_key(query.conditions, values)
     key = (
         tuple(getattr(request, name) for name in _REQUEST_FIELDS),
         tuple(getattr(query, name) for name in _QUERY_FIELDS),
@@ -170,26 +210,212 @@ def _with_values(request: ast.ApiRequest, values: tuple[str, ...]) -> ast.ApiReq
 
 
 def cacheable(request: ast.ApiRequest) -> bool:
+    """A read (GET/HEAD on a table or view). ShapeCache asks `request_shape`, which also takes
+    writes and calls."""
     return request.method in ("GET", "HEAD") and isinstance(request.target, ast.TableTarget)
+
+
+def request_shape(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> _Shape | None:
+    """The request's key and values; None when it is not cacheable, or when its body does not
+    parse or its arguments call no one overload (a fresh compile then raises the error)."""
+    target, method = request.target, request.method
+    if isinstance(target, ast.TableTarget):
+        if method == "GET" or method == "HEAD":
+            key, values = shape_of(request)
+            return _Shape(key, values, "read")
+        if method not in WRITE_METHODS:
+            return None
+        try:
+            return _write_shape(request)
+        except PgrstError:
+            return None
+    if isinstance(target, ast.RoutineTarget) and method in _CALL_METHODS:
+        try:
+            return _call_shape(request, cache, options)
+        except PgrstError:
+            return None
+    return None
+
+
+# --- writes and calls: the body's shape in the key, the planner's values from it -----------------
+
+_CALL_METHODS: Final = frozenset({"GET", "HEAD", "POST"})
+# A body is keyed by what of it shapes the SQL (below), never as bytes.
+_BODILESS_FIELDS: Final = tuple(name for name in _REQUEST_FIELDS if name != "body")
+# A call's query parameters are keyed as arguments and filters (`GivenArguments.shape`, conditions).
+_CALL_QUERY_FIELDS: Final = tuple(name for name in _QUERY_FIELDS if name != "params")
+
+
+def _write_shape(request: ast.ApiRequest) -> _Shape:
+    """A write's key: the request without filter values and body, plus what of the body shapes
+    the SQL (object or array, the keys, the format). Its values: the filter values, then the
+    JSON text the body parameter carries. Raises the body's PgrstError."""
+    values: list[object] = []
+    filter_values: list[str] = []
+    conditions = _conditions_key(request.query.conditions, filter_values)
+    values.extend(filter_values)
+    payload = mutation_payload(request)
+    body: Hashable = None
+    if payload is not None:
+        body = (payload.shape, payload.keys, payload.json_values)
+        values.append(payload_text(mutation_kind(request.method), payload))
+    key = (
+        "write",
+        tuple(getattr(request, name) for name in _BODILESS_FIELDS),
+        tuple(getattr(request.query, name) for name in _QUERY_FIELDS),
+        conditions,
+        body,
+    )
+    return _Shape(key, tuple(values), "write")
+
+
+def _call_shape(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> _Shape:
+    """A call's key: the request without filter values, query arguments and body, plus the
+    shape of the arguments given. Its values: the filter values (the query string's filters
+    after the request's own, as the planner appends them), then the bound arguments. Raises
+    PgrstError for arguments that do not parse or call no one overload."""
+    called = call_arguments(request, cache, default_schema=options.schemas[0])
+    filter_values: list[str] = []
+    conditions = _conditions_key(request.query.conditions + called.filters, filter_values)
+    values: list[object] = [*filter_values]
+    values.extend(argument.value for argument in called.arguments)
+    key = (
+        "call",
+        tuple(getattr(request, name) for name in _BODILESS_FIELDS),
+        tuple(getattr(request.query, name) for name in _CALL_QUERY_FIELDS),
+        conditions,
+        called.given.shape,
+    )
+    return _Shape(key, tuple(values), "call")
+
+
+def _probe_body(
+    content_type: ast.MediaType | None, shape: PayloadShape, pairs: list[tuple[str, str]]
+) -> bytes:
+    """A body in the request's format holding `pairs` (one row; CSV and forms have one shape)."""
+    essence = content_type.essence if content_type is not None else "application/json"
+    if essence == CSV_TYPE:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([name for name, _ in pairs])
+        writer.writerow([value for _, value in pairs])
+        return out.getvalue().encode()
+    if essence == FORM_TYPE:
+        return urlencode(pairs).encode()
+    row = dict(pairs)
+    return json.dumps([row] if shape == "array" else row, ensure_ascii=False).encode()
+
+
+_Probe = tuple[ast.ApiRequest, tuple[object, ...]]
+
+
+def _with_condition_sentinels(
+    request: ast.ApiRequest, conditions: tuple[ast.ScopedCondition, ...], count: int
+) -> ast.ApiRequest:
+    """The request with `conditions` (their values replaced by the first `count` sentinels) and
+    without headers, cookies and raw query pairs, as `_map_values` makes a read's probe."""
+    taken = iter([_sentinel(index) for index in range(count)])
+    mapped = tuple(
+        replace(scoped, condition=_map_condition(scoped.condition, lambda _old: next(taken)))
+        for scoped in conditions
+    )
+    return replace(
+        request, query=replace(request.query, conditions=mapped), headers=(), cookies=(), query_pairs=()
+    )
+
+
+def _write_probe(request: ast.ApiRequest, shape: _Shape) -> _Probe | None:
+    payload = mutation_payload(request)
+    filters = len(shape.values) - (payload is not None)
+    probe = _with_condition_sentinels(request, request.query.conditions, filters)
+    if payload is not None:
+        pairs = [(name, _sentinel(filters + index)) for index, name in enumerate(payload.keys)]
+        probe = replace(probe, body=_probe_body(request.content_type, payload.shape, pairs))
+    probed = _write_shape(probe)
+    return (probe, probed.values) if probed.key == shape.key else None
+
+
+def _call_probe(
+    request: ast.ApiRequest, shape: _Shape, cache: SchemaCache | None, options: Options
+) -> _Probe | None:
+    called = call_arguments(request, cache, default_schema=options.schemas[0])
+    filters = len(shape.values) - len(called.arguments)
+    # The query string's filters become conditions: the probe's query string holds arguments only.
+    probe = _with_condition_sentinels(request, request.query.conditions + called.filters, filters)
+    slots = itertools.count(filters)
+    given = called.given
+    pairs = [(name, _sentinel(next(slots))) for name, values in given.values.items() for _ in values]
+    if request.method == "POST":
+        body = _call_probe_body(request.content_type, given, pairs, _sentinel(next(slots)))
+        probe = replace(probe, query=replace(probe.query, params=()), body=body)
+    else:
+        probe = replace(probe, query=replace(probe.query, params=tuple(pairs)))
+    probed = _call_shape(probe, cache, options)
+    return (probe, probed.values) if probed.key == shape.key else None
+
+
+def _call_probe_body(
+    content_type: ast.MediaType | None, given: GivenArguments, pairs: list[tuple[str, str]], whole: str
+) -> bytes:
+    if given.body_kind is not None and given.body_kind != "json":  # taken whole, as text or bytes
+        return whole.encode()
+    return _probe_body(content_type, "object", pairs)
+
+
+def _probe(
+    request: ast.ApiRequest, shape: _Shape, cache: SchemaCache | None, options: Options
+) -> _Probe | None:
+    """The request with sentinels for its values and the values the planner makes of them;
+    None when no such request has the same key."""
+    if shape.kind == "read":
+        sentinels = tuple(_sentinel(index) for index in range(len(shape.values)))
+        return _with_values(request, sentinels), sentinels
+    if shape.kind == "write":
+        return _write_probe(request, shape)
+    return _call_probe(request, shape, cache, options)
 
 
 # --- templates ---------------------------------------------------------------------------------
 
 
-def _slots(probe: Fragment, fresh: Fragment, values: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Per parameter of `probe` (compiled with sentinels): the value it carries or _CONSTANT;
-    None when the mapping is not exact (a transformed value, or a constant that differs)."""
-    sentinels = {_sentinel(index): index for index in range(len(values))}
-    if probe.text != fresh.text or len(probe.params) != len(fresh.params) or "\ue000" in probe.text:
+def _leaks(param: object) -> bool:
+    """Does a parameter hold a sentinel (one the probe put into a value, transformed)?"""
+    if isinstance(param, str):
+        return _MARK in param
+    if isinstance(param, bytes):
+        return _MARK.encode() in param
+    shown = repr(param)
+    return _MARK in shown or "\\ue000" in shown
+
+
+def _carriers(probe_values: tuple[object, ...]) -> dict[object, int]:
+    """Each probe value -> its index (_AMBIGUOUS when two values are the same)."""
+    found: dict[object, int] = {}
+    for index, value in enumerate(probe_values):
+        if isinstance(value, str | bytes):
+            found[value] = _AMBIGUOUS if value in found else index
+    return found
+
+
+def _slots(
+    probe: Fragment, fresh: Fragment, probe_values: tuple[object, ...], values: tuple[object, ...]
+) -> tuple[int, ...] | None:
+    """Per parameter of `probe` (compiled with `probe_values`): the value it carries or _CONSTANT;
+    None when the mapping is not exact (a transformed value, or a constant that differs).
+
+    A parameter carries value i when it is probe value i in the probe and value i in the fresh
+    compile, and the two differ (equal ones would prove nothing)."""
+    if probe.text != fresh.text or len(probe.params) != len(fresh.params) or _MARK in probe.text:
         return None
+    carriers = _carriers(probe_values)
     slots: list[int] = []
     for param, real in zip(probe.params, fresh.params, strict=True):
-        index = sentinels.get(param) if isinstance(param, str) else None
+        index = carriers.get(param) if isinstance(param, str | bytes) else None
         if index is not None:
-            if real != values[index]:
+            if index == _AMBIGUOUS or probe_values[index] == values[index] or real != values[index]:
                 return None
             slots.append(index)
-        elif "\ue000" in repr(param) or param != real:
+        elif _leaks(param) or param != real:
             return None  # a value transformed into a parameter, or one that depends on values
         else:
             slots.append(_CONSTANT)
@@ -197,35 +423,43 @@ def _slots(probe: Fragment, fresh: Fragment, values: tuple[str, ...]) -> tuple[i
 
 
 def _template(
-    request: ast.ApiRequest,
-    values: tuple[str, ...],
-    fresh: Prepared,
-    cache: SchemaCache | None,
-    options: Options,
+    request: ast.ApiRequest, shape: _Shape, fresh: Prepared, cache: SchemaCache | None, options: Options
 ) -> _Template | None:
-    probe_request = _with_values(request, tuple(_sentinel(index) for index in range(len(values))))
+    """The template of `request`'s shape, proven by compiling its probe; None if not proven."""
     try:
+        probed = _probe(request, shape, cache, options)
+        if probed is None:
+            return None
+        probe_request, probe_values = probed
+        if not all(isinstance(value, str | bytes) for value in probe_values):
+            return None  # only a text (or bytes) value can be told apart from a constant
         probe = prepare(probe_request, cache, options)
     except PgrstError:
         return None  # a sentinel is not a valid value here: the value shapes the SQL
-    statement_slots = _slots(probe.statement, fresh.statement, values)
-    if statement_slots is None or probe.read_only != fresh.read_only:
+    statement_slots = _slots(probe.statement, fresh.statement, probe_values, shape.values)
+    if statement_slots is None:
         return None
     count_slots = None
     if probe.count_statement is not None or fresh.count_statement is not None:
         if probe.count_statement is None or fresh.count_statement is None:
             return None
-        count_slots = _slots(probe.count_statement, fresh.count_statement, values)
+        count_slots = _slots(probe.count_statement, fresh.count_statement, probe_values, shape.values)
         if count_slots is None:
             return None
-    if probe.recipe != fresh.recipe:
+    path = None
+    location = probe.content_location  # writes and calls have none
+    if shape.kind == "read":
+        assert isinstance(request.target, ast.TableTarget)
+        path = options.base_path + "/" + quote(request.target.name, safe="")  # as prepare_read writes it
+        location = fresh.content_location  # the probe's is made of its values
+    # Everything but the filled values must be what a fresh compile gives: recipe, access mode,
+    # check_before_commit, function_settings, is_metadata, answer.
+    if probe.with_values(fresh.statement, fresh.count_statement, location) != fresh:
         return None
-    assert isinstance(request.target, ast.TableTarget)
-    path = options.base_path + "/" + quote(request.target.name, safe="")  # as prepare_read writes it
     return _Template(probe, statement_slots, count_slots, path)
 
 
-def _fill(fragment: Fragment, slots: tuple[int, ...], values: tuple[str, ...]) -> Fragment:
+def _fill(fragment: Fragment, slots: tuple[int, ...], values: tuple[object, ...]) -> Fragment:
     if slots == _in_order(len(values)):  # the common case: the values are the parameters
         return fragment.with_params(values)
     params = [
@@ -240,7 +474,7 @@ def _in_order(count: int) -> tuple[int, ...]:
     return tuple(range(count))
 
 
-def _instantiate(template: _Template, values: tuple[str, ...], location: str | None) -> Prepared:
+def _instantiate(template: _Template, values: tuple[object, ...], location: str | None) -> Prepared:
     prepared = template.prepared
     count_statement = prepared.count_statement
     if count_statement is not None and template.count_slots is not None:
@@ -253,7 +487,7 @@ def _instantiate(template: _Template, values: tuple[str, ...], location: str | N
 
 
 class ShapeCache:
-    """`prepare` with a bounded LRU of compiled read shapes (see the module docstring).
+    """`prepare` with a bounded LRU of compiled read, write and call shapes (see the module docstring).
 
     A shape is templated on its second sighting, so a request seen once costs one compile as
     before; the second costs one more (the sentinel compile), later ones none.
@@ -287,10 +521,10 @@ class ShapeCache:
         template, it is linked to it so that `prepare_raw` answers the next such request
         without parsing it.
         """
-        if not cacheable(request):
+        shape = request_shape(request, cache, options)
+        if shape is None:
             return prepare(request, cache, options)
-        shape, values = shape_of(request)
-        key = (shape, options)
+        key = (shape.key, options)
         with self._lock:
             if cache is not self._schema:  # a reloaded schema cache: every template is stale
                 self._entries.clear()
@@ -301,15 +535,16 @@ class ShapeCache:
                 self._entries.move_to_end(key)
         if isinstance(entry, _Template):
             if raw is not None:
-                self._link_raw(raw, request, values, entry, cache, options)
-            return _instantiate(entry, values, canonical_location(entry.path, request.query_pairs))
+                self._link_raw(raw, request, shape.values, entry, cache, options)
+            location = None if entry.path is None else canonical_location(entry.path, request.query_pairs)
+            return _instantiate(entry, shape.values, location)
         fresh = prepare(request, cache, options)
         if isinstance(entry, _Uncacheable):
             return fresh
         if entry is None:
             self._store(key, 1, cache)
         else:
-            self._store(key, _template(request, values, fresh, cache, options) or _UNCACHEABLE, cache)
+            self._store(key, _template(request, shape, fresh, cache, options) or _UNCACHEABLE, cache)
         return fresh
 
     def _store(self, key: Hashable, entry: _Entry, cache: SchemaCache | None) -> None:
@@ -353,15 +588,16 @@ class ShapeCache:
         self,
         raw: RawShape,
         request: ast.ApiRequest,
-        values: tuple[str, ...],
+        values: tuple[object, ...],
         template: _Template,
         cache: SchemaCache | None,
         options: Options,
     ) -> None:
         """Link `raw`'s shape to the template of the parsed `request`, if the raw split is
         provably the parser's: the same values in the same order, and nothing but the query
-        string and the shape headers made the request (no body)."""
-        if raw.values != values or request.body is not None:
+        string and the shape headers made the request (no body). Only a read's template (the
+        one with a Content-Location path) is linked: a call's values are its bound arguments."""
+        if template.path is None or raw.values != values or request.body is not None:
             return
         head = RequestHead(request.method, request.target, request.schema, request.preferences, (), ())
         location = LocationTemplate.of(template.path, raw.pairs)
@@ -395,4 +631,3 @@ class ShapeCache:
                 return hit
         request = parse_request(method, path, query_string, lowered, body, schemas=options.schemas)
         return request, self.prepare(request, cache, options, raw)
-

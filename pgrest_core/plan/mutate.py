@@ -120,9 +120,7 @@ def plan_mutation(
     """Plan a POST/PUT/PATCH/DELETE on a table or view."""
     kind = mutation_kind(request.method)
     query = request.query
-    payload = None
-    if kind != "delete":
-        payload = parse_payload(request.body, request.content_type, columns=query.columns)
+    payload = mutation_payload(request)
     table = find_table(cache, relation.schema, relation.name)
     tree = plan_read(
         query, relation, cache, aggregates_enabled=aggregates_enabled, legacy_target_names=legacy_target_names
@@ -148,7 +146,7 @@ def plan_mutation(
         kind=kind,
         target=replace(tree, conditions=(), embeds=(), fields=(), order=()),
         columns=columns,
-        payload=_payload_text(kind, payload),
+        payload=payload_text(kind, payload),
         defaults=_defaults(columns, table) if prefs.missing == "default" else (),
         where=_put_conditions(query) if kind == "put" else where,
         order=tuple(t for t in tree.order if isinstance(t, ast.OrderTerm)) if ranged else (),
@@ -168,7 +166,16 @@ def plan_mutation(
     return PlannedMutation(plan, representation, return_, location, resolution_applied)
 
 
-def _payload_text(kind: MutationKind, payload: Payload | None) -> str | None:
+def mutation_payload(request: ast.ApiRequest) -> Payload | None:
+    """The write's parsed body (None for DELETE, which ignores its body). PGRST102 and the
+    like for a body that does not parse."""
+    if mutation_kind(request.method) == "delete":
+        return None
+    return parse_payload(request.body, request.content_type, columns=request.query.columns)
+
+
+def payload_text(kind: MutationKind, payload: Payload | None) -> str | None:
+    """The JSON text the statement's one body parameter carries (the shape cache fills it too)."""
     if payload is None:
         return None
     if kind == "insert":
