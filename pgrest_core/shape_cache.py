@@ -209,12 +209,6 @@ def _with_values(request: ast.ApiRequest, values: tuple[str, ...]) -> ast.ApiReq
     return _map_values(request, lambda _old: next(taken))
 
 
-def cacheable(request: ast.ApiRequest) -> bool:
-    """A read (GET/HEAD on a table or view). ShapeCache asks `request_shape`, which also takes
-    writes and calls."""
-    return request.method in ("GET", "HEAD") and isinstance(request.target, ast.TableTarget)
-
-
 def request_shape(request: ast.ApiRequest, cache: SchemaCache | None, options: Options) -> _Shape | None:
     """The request's key and values; None when it is not cacheable, or when its body does not
     parse or its arguments call no one overload (a fresh compile then raises the error)."""

@@ -655,7 +655,8 @@ class PgrestApp:
         return response
 
 
-# Only reads are cached by shape (pgrest_core/shape_cache.py), so only they have raw shapes.
+# Only reads are linked to raw shapes (pgrest_core/shape_cache.py): writes and calls are
+# parsed, then served from the compiled-shape cache.
 _RAW_SHAPE_METHODS = frozenset({"GET", "HEAD"})
 
 
