@@ -257,12 +257,11 @@ def prepare_read(
     )
     check_embed_filters(query, tree, legacy_target_names=options.legacy_target_names)
     page = top_level_page(tree.limit, tree.offset, request.range, options.max_rows)
-    tree = replace(tree, limit=page.limit, offset=page.offset)
     count = request.preferences.count
     counted = level_sql(tree, count_only=True) if count is not None else None
     count_sql = counted if count in ("exact", "estimated") else None  # counted in the statement
     head = request.method == "HEAD"
-    statement = read_statement(level_sql(tree), count_sql, representation, head=head)
+    statement = read_statement(level_sql(tree, page=page), count_sql, representation, head=head)
     body_format = representation.body_format
     if body_format == "plan":
         statement = explain_statement(statement, representation)

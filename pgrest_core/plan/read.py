@@ -8,13 +8,13 @@ goes wrong here or in parsing.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
-from typing import Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
 from pgrest_core.fragment import literal_type
+from pgrest_core.plan.facts import table_facts
 from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
 
@@ -141,6 +141,11 @@ class ReadPlan:
         return any(f.aggregate is not None for f in self.fields) or any(e.hoisted for e in self.embeds)
 
 
+# The select item of a request without `select` (every column), and its output field.
+EVERY_COLUMN: Final = ast.SelectField(ast.Field("*"))
+_EVERY_COLUMN_OUTPUT: Final = OutputField(EVERY_COLUMN.field, "*", star=True)
+
+
 class _Aliases:
     """Hands out unique SQL aliases: the relation name, suffixed when it is taken."""
 
@@ -182,7 +187,7 @@ def plan_read(
     """
     table = find_table(cache, relation.schema, relation.name)
     # No `select`, or an empty one, means every column.
-    select = query.select or (ast.SelectField(ast.Field("*")),)
+    select = query.select or (EVERY_COLUMN,)
     planner = _Planner(query, cache, aggregates_enabled, legacy_target_names, max_rows)
     root = planner.level(relation, table, select, (), planner.aliases.new(relation.name))
     return replace(root, legacy_names=tuple(planner.legacy_names)) if planner.legacy_names else root
@@ -196,6 +201,8 @@ def on_path(scoped: ast.EmbedPath, level: LevelPath, *, legacy: bool) -> bool:
     """Does a `a.b.col=…` key's embed path name this level (by alias, or target when legacy)?"""
     if len(scoped) != len(level):
         return False
+    if not scoped:  # the usual case: a top-level key on the top level
+        return True
     pairs = zip(scoped, level, strict=True)
     return all(segment == name or (legacy and segment == target) for segment, (name, target) in pairs)
 
@@ -244,13 +251,7 @@ class _Planner:
         conditions = self.conditions(path, embeds)
         order = self.order(path, embeds, relation)
         limit, offset = self.page(path)
-        column_types = _column_types(table) if table is not None else ()
-        text_parsers: list[tuple[str, QualifiedName]] = []
-        if table is not None and self.cache is not None and self.cache.representations:
-            for c in table.columns:
-                parser = self.cache.representation("text", c.type)
-                if parser is not None:
-                    text_parsers.append((c.name, parser))
+        facts = table_facts(self.cache, table) if table is not None else None
         return ReadPlan(
             relation=relation,
             alias=alias,
@@ -260,15 +261,12 @@ class _Planner:
             order=order,
             limit=limit,
             offset=offset,
-            column_types=column_types,
-            text_parsers=tuple(text_parsers),
+            column_types=facts.column_types if facts is not None else (),
+            text_parsers=facts.text_parsers if facts is not None else (),
         )
 
     def formats_any(self, table: Table) -> bool:
-        cache = self.cache
-        if cache is None or not cache.representations:
-            return False
-        return any(cache.representation(c.type, "json") for c in table.columns)
+        return table_facts(self.cache, table).formats_any
 
     def column_field(self, name: str, type_name: str) -> OutputField:
         formatter = self.cache.representation(type_name, "json") if self.cache is not None else None
@@ -277,6 +275,8 @@ class _Planner:
     def output_field(
         self, item: ast.SelectField, table: Table | None, relation: QualifiedName
     ) -> OutputField:
+        if item is EVERY_COLUMN:  # no `select`: the same output field for every table
+            return _EVERY_COLUMN_OUTPUT
         if item.aggregate is not None and not self.aggregates_enabled:
             raise aggregates_disabled()
         field = item.field
@@ -393,6 +393,8 @@ class _Planner:
         """`on_path`, noting each embed reached by its target name instead of its alias."""
         if not on_path(scoped, path, legacy=self.legacy):
             return False
+        if not scoped:
+            return True
         for segment, (name, target) in zip(scoped, path, strict=True):
             if segment != name:
                 self.legacy_names[(target, name)] = None
@@ -474,12 +476,6 @@ def _check_cast(type_name: str | None) -> None:
         ) from None
 
 
-@functools.lru_cache(maxsize=4096)
-def _column_types(table: Table) -> tuple[tuple[str, str], ...]:
-    """(column, type operators see) for a table; tables are immutable, so this is cached."""
-    return tuple((c.name, c.nominal_type or c.type) for c in table.columns)
-
-
 def _computed_field(cache: SchemaCache, relation: QualifiedName, name: str) -> QualifiedName | None:
     for routine in cache.computed_fields.get(relation, ()):
         if routine.name == name:
@@ -491,11 +487,13 @@ def check_embed_filters(
     query: ast.QueryParams, plan: ReadPlan, *, legacy_target_names: bool = True
 ) -> None:
     """PGRST108: conditions, orders and pages on an embed path that the select does not have."""
+    paths = [c.path for c in query.conditions if c.path] + [o.path for o in query.orders if o.path]
+    paths += [r.path for r in query.ranges if r.path]
+    if not paths:  # only top-level keys: nothing to check
+        return
     levels = _level_paths(plan, ())
-    paths = [c.path for c in query.conditions] + [o.path for o in query.orders]
-    paths += [r.path for r in query.ranges]
     for path in paths:
-        if not path or any(on_path(path, level, legacy=legacy_target_names) for level in levels):
+        if any(on_path(path, level, legacy=legacy_target_names) for level in levels):
             continue
         name = path[-1]
         aliased = [n for level in levels for n, target in level[-1:] if target == name and n != name]

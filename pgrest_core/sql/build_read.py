@@ -14,6 +14,7 @@ from pgrest_core.plan.read import (
     EmbedPlan,
     NullCheck,
     OutputField,
+    Page,
     PlanCondition,
     PlanLogic,
     ReadPlan,
@@ -352,24 +353,76 @@ def level_sql(
     parent_alias: str | None = None,
     count_only: bool = False,
     source: Fragment | None = None,
+    page: Page | None = None,
 ) -> Fragment:
     """One level's SELECT; `count_only` keeps FROM and WHERE and drops output, order and page.
 
     `source` replaces the root's table with another row source of the same shape: the CTE
     holding a mutation's RETURNING rows, or a function call (`"api"."fn"($1)`). It is given
-    the level's alias, so every column reference stays the same.
+    the level's alias, so every column reference stays the same. `page` (the root's, as
+    `top_level_page` settled it) replaces the plan's own limit and offset.
+
+    The pieces are gathered in a list and joined once: adding fragments one by one would copy
+    the growing text and parameters at every step.
     """
+    group_by: list[Fragment] = []
+    if count_only:
+        parts = [_SELECT, _ONE, _FROM]
+    else:
+        outputs, group_by = _outputs(plan)
+        parts = [_SELECT, join(", ", outputs) if outputs else _NULL, _FROM]
+    where: list[Fragment] = []
+    if source is None:
+        parts.append(_from_item(plan, embed, parent_alias))
+    else:
+        parts += (source, _AS, ident(plan.alias))
+    if embed is not None and parent_alias is not None:
+        extra_from, tie = _join_conditions(embed, parent_alias)
+        parts.append(extra_from)
+        if tie.text:
+            where.append(tie)
+    parts.extend(_embed_join(child, plan.alias) for child in plan.embeds)
+    where.extend(condition_sql(plan, c) for c in plan.conditions)
+    if where:
+        parts += (_WHERE, join(" AND ", where))
+    if count_only:
+        return join("", parts)
+    if group_by:
+        parts += (_GROUP_BY, join(", ", group_by))
+    if plan.order:
+        parts += (_ORDER_BY, join(", ", [order_term_sql(plan, t) for t in plan.order]))
+    limit, offset = (plan.limit, plan.offset) if page is None else (page.limit, page.offset)
+    if limit is not None:
+        parts += (_LIMIT, param(limit))
+    if offset:
+        parts += (_OFFSET, param(offset))
+    return join("", parts)
+
+
+_SELECT = sql("SELECT ")
+_FROM = sql(" FROM ")
+_AS = sql(" AS ")
+_WHERE = sql(" WHERE ")
+_GROUP_BY = sql(" GROUP BY ")
+_ORDER_BY = sql(" ORDER BY ")
+_LIMIT = sql(" LIMIT ")
+_OFFSET = sql(" OFFSET ")
+_ONE = sql("1")
+_NULL = sql("NULL")
+
+
+def _outputs(plan: ReadPlan) -> tuple[list[Fragment], list[Fragment]]:
+    """A level's select list (`expr AS "key"`), and what it groups by (nothing when it does not
+    aggregate)."""
     outputs: list[Fragment] = []
     group_by: list[Fragment] = []
     for field in plan.fields:
         expr = output_expr(plan, field)
-        outputs.append(expr if field.star else expr + sql(" AS ") + ident(field.name))
+        outputs.append(expr if field.star else expr + _AS + ident(field.name))
         if field.aggregate is None:
             group_by.append(expr)
-    joins = EMPTY
     grouped = plan.has_aggregates
     for child in plan.embeds:
-        joins = joins + _embed_join(child, plan.alias)
         if not child.selected:
             continue
         for expr, name, kind in _embed_outputs(child):
@@ -379,29 +432,5 @@ def level_sql(
                 expr = sql("((") + expr + sql(")::text)::json")
             elif kind is not None:
                 group_by.append(expr)
-            outputs.append(expr + sql(" AS ") + ident(name))
-
-    where: list[Fragment] = []
-    extra_from = EMPTY
-    if embed is not None and parent_alias is not None:
-        extra_from, tie = _join_conditions(embed, parent_alias)
-        if tie.text:
-            where.append(tie)
-    where.extend(condition_sql(plan, c) for c in plan.conditions)
-
-    select_list = sql("1") if count_only else join(", ", outputs) if outputs else sql("NULL")
-    if source is None:
-        from_item = _from_item(plan, embed, parent_alias)
-    else:
-        from_item = source + sql(" AS ") + ident(plan.alias)
-    query = sql("SELECT ") + select_list + sql(" FROM ") + from_item
-    query = query + extra_from + joins
-    if where:
-        query = query + sql(" WHERE ") + join(" AND ", where)
-    if count_only:
-        return query
-    if grouped and group_by:
-        query = query + sql(" GROUP BY ") + join(", ", group_by)
-    if plan.order:
-        query = query + sql(" ORDER BY ") + join(", ", (order_term_sql(plan, t) for t in plan.order))
-    return query + page_sql(plan.limit, plan.offset)
+            outputs.append(expr + _AS + ident(name))
+    return outputs, group_by if grouped else []
