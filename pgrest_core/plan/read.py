@@ -138,7 +138,13 @@ class ReadPlan:
     @property
     def has_aggregates(self) -> bool:
         """Does this level GROUP BY: its own aggregates, or ones hoisted from its spreads?"""
-        return any(f.aggregate is not None for f in self.fields) or any(e.hoisted for e in self.embeds)
+        for f in self.fields:  # loops rather than any(): asked on every level of every read
+            if f.aggregate is not None:
+                return True
+        for e in self.embeds:
+            if e.hoisted:
+                return True
+        return False
 
 
 # The select item of a request without `select` (every column), and its output field.
@@ -163,11 +169,16 @@ class _Aliases:
 
 def find_table(cache: SchemaCache | None, schema: str, name: str) -> Table | None:
     """The table or view `schema.name`; raises PGRST205 when a cache is given and lacks it."""
+    return find_relation(cache, QualifiedName(schema, name))
+
+
+def find_relation(cache: SchemaCache | None, relation: QualifiedName) -> Table | None:
+    """`find_table` for a name already qualified."""
     if cache is None:
         return None
-    table = cache.table(schema, name)
+    table = cache.tables.get(relation)
     if table is None:
-        raise table_not_found(cache, schema, name)
+        raise table_not_found(cache, relation.schema, relation.name)
     return table
 
 
@@ -185,7 +196,7 @@ def plan_read(
     `max_rows` (db-max-rows) caps every embed's rows, as PostgREST does on every level; the
     top level's page is settled afterwards by `top_level_page`, with the Range header.
     """
-    table = find_table(cache, relation.schema, relation.name)
+    table = find_relation(cache, relation)
     # No `select`, or an empty one, means every column.
     select = query.select or (EVERY_COLUMN,)
     planner = _Planner(query, cache, aggregates_enabled, legacy_target_names, max_rows)
@@ -353,6 +364,8 @@ class _Planner:
         )
 
     def conditions(self, path: LevelPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
+        if not self.query.conditions:
+            return ()
         by_name = {e.name: e for e in embeds}
         scoped = (c for c in self.query.conditions if self.on_path(c.path, path))
         return tuple(_resolve(c.condition, by_name) for c in scoped)
@@ -360,6 +373,8 @@ class _Planner:
     def order(
         self, path: LevelPath, embeds: list[EmbedPlan], relation: QualifiedName
     ) -> tuple[ast.OrderTerm | RelatedOrder, ...]:
+        if not self.query.orders:
+            return ()
         out: list[ast.OrderTerm | RelatedOrder] = []
         by_name = {e.name: e for e in embeds}
         for scoped in self.query.orders:

@@ -8,6 +8,8 @@ statement's shape and are written as quoted literals and checked type names.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pgrest_core import ast
 from pgrest_core.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
 from pgrest_core.plan.read import (
@@ -57,6 +59,8 @@ _IS_KEYWORDS = {
     "false": "FALSE",
     "unknown": "UNKNOWN",
 }
+# ` = `, ` LIKE `, …: the operator between a filter's column and its value.
+_BINARY_SQL = {operator: sql(f" {text} ") for operator, text in _BINARY_OPERATORS.items()}
 _LIKE = (ast.Operator.LIKE, ast.Operator.ILIKE)
 # Operators whose value a data representation's text parser turns into the column's domain.
 _PARSED = frozenset(
@@ -158,7 +162,7 @@ def operation_sql(
         if text_parser is not None and operation.operator in _PARSED:
             # A data representation parses the text into the domain (not for pattern operators).
             rhs = ident(text_parser.schema, text_parser.name) + sql("(") + rhs + sql("::text)")
-        return lhs + sql(f" {_BINARY_OPERATORS[operation.operator]} ") + rhs
+        return lhs + _BINARY_SQL[operation.operator] + rhs
     if isinstance(operation, ast.Quantified):
         values = operation.values
         if operation.operator in _LIKE:
@@ -191,10 +195,13 @@ def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
         test = " IS NULL" if condition.is_null else " IS NOT NULL"
         return ident(condition.embed_alias, "body") + sql(test)
     if isinstance(condition, ast.Filter):
-        plain = not condition.field.json_path
-        column_type = plan.column_type(condition.field.name) if plain else None
-        parser = plan.text_parser(condition.field.name) if plain else None
-        expr = operation_sql(filter_lhs(plan, condition.field), condition.operation, column_type, parser)
+        field, operation = condition.field, condition.operation
+        plain = not field.json_path
+        # Only full-text search looks at the column's type, and few tables have text parsers.
+        fts = plain and isinstance(operation, ast.FullText)
+        column_type = plan.column_type(field.name) if fts else None
+        parser = plan.text_parser(field.name) if plain and plan.text_parsers else None
+        expr = operation_sql(filter_lhs(plan, field), operation, column_type, parser)
         return sql("NOT (") + expr + sql(")") if condition.negated else expr
     assert isinstance(condition, PlanLogic)
     glue = " AND " if condition.operator == "and" else " OR "
@@ -277,7 +284,13 @@ def _from_item(plan: ReadPlan, embed: EmbedPlan | None, parent_alias: str | None
         fn = embed.target.relationship.function
         assert parent_alias is not None
         return ident(fn.schema, fn.name) + sql("(") + ident(parent_alias) + sql(") AS ") + ident(plan.alias)
-    return ident(plan.relation.schema, plan.relation.name) + sql(" AS ") + ident(plan.alias)
+    return _table_as(plan.relation.schema, plan.relation.name, plan.alias)
+
+
+@lru_cache(maxsize=1024)
+def _table_as(schema: str, name: str, alias: str) -> Fragment:
+    """`"schema"."table" AS "alias"`: the same few on every request, so cached."""
+    return ident(schema, name) + _AS + ident(alias)
 
 
 def spread_columns(plan: ReadPlan) -> list[tuple[str, bool]]:
