@@ -32,14 +32,14 @@ def canonical_location(path: str, pairs: tuple[tuple[str, str], ...]) -> str:
     if not pairs:
         return path
     ordered = sorted(pairs, key=itemgetter(0))
-    return path + "?" + "&".join(f"{_escaped(k)}={_escaped(v)}" for k, v in ordered)
+    return path + "?" + "&".join(f"{percent_encoded(k)}={percent_encoded(v)}" for k, v in ordered)
 
 
 # The characters `quote` never escapes: most keys and values are made of them only.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
-def _escaped(text: str) -> str:
+def percent_encoded(text: str) -> str:
     """`quote(text, safe="")`, skipped when it would change nothing (a regex test is cheaper)."""
     return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
 
