@@ -298,7 +298,7 @@ class _Planner:
         if table is not None and not star:
             column = table.column(field.name)
             plain = not field.json_path and item.aggregate is None
-            if column is not None and plain and self.cache is not None:
+            if column is not None and plain and self.cache is not None and self.cache.representations:
                 formatter = self.cache.representation(column.type, "json")
             if column is None and self.cache is not None:
                 computed = _computed_field(self.cache, relation, field.name)

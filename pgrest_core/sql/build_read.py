@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pgrest_core import ast
-from pgrest_core.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
+from pgrest_core.fragment import EMPTY, Fragment, ident, join, literal_type, param, quote_ident, sql
 from pgrest_core.plan.read import (
     EmbedPlan,
     NullCheck,
@@ -287,6 +287,12 @@ def _from_item(plan: ReadPlan, embed: EmbedPlan | None, parent_alias: str | None
     return _table_as(plan.relation.schema, plan.relation.name, plan.alias)
 
 
+@lru_cache(maxsize=4096)
+def _aliased(expression: str, name: str) -> Fragment:
+    """`"films"."title" AS "title"`: a select list's items repeat from request to request."""
+    return Fragment(expression + " AS " + quote_ident(name))
+
+
 @lru_cache(maxsize=1024)
 def _table_as(schema: str, name: str, alias: str) -> Fragment:
     """`"schema"."table" AS "alias"`: the same few on every request, so cached."""
@@ -431,7 +437,12 @@ def _outputs(plan: ReadPlan) -> tuple[list[Fragment], list[Fragment]]:
     group_by: list[Fragment] = []
     for field in plan.fields:
         expr = output_expr(plan, field)
-        outputs.append(expr if field.star else expr + _AS + ident(field.name))
+        if field.star:
+            outputs.append(expr)
+        elif expr.params:
+            outputs.append(expr + _AS + ident(field.name))
+        else:  # always, in fact: output expressions are shape, never values
+            outputs.append(_aliased(expr.text, field.name))
         if field.aggregate is None:
             group_by.append(expr)
     grouped = plan.has_aggregates
