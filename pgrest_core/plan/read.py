@@ -14,8 +14,8 @@ from typing import Final, Literal, TypeAlias
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
 from pgrest_core.fragment import literal_type
-from pgrest_core.plan.facts import table_facts
-from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
+from pgrest_core.plan.derived import embed_target, table_facts
+from pgrest_core.plan.relationships import EmbedTarget, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
 
 JSON_TYPES = frozenset({"json", "jsonb"})
@@ -331,7 +331,7 @@ class _Planner:
                 "in the schema cache",
                 "Embedding needs a schema cache; pass --schema-file or use the bundled demo.",
             )
-        target = resolve_embed(self.cache, parent, item.relation, item.hint)
+        target = embed_target(self.cache, parent, item.relation, item.hint)
         child_table = self.cache.tables.get(target.relation)
         name = item.alias or item.relation
         child = self.level(

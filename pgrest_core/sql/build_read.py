@@ -8,6 +8,7 @@ statement's shape and are written as quoted literals and checked type names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from pgrest_core import ast
@@ -244,39 +245,28 @@ def page_sql(limit: int | None, offset: int | None) -> Fragment:
 
 
 def _join_conditions(embed: EmbedPlan, parent_alias: str) -> tuple[Fragment, Fragment]:
-    """(extra FROM items, WHERE condition) tying an embed's rows to its parent row."""
+    """(extra FROM items, WHERE condition) tying an embed's rows to its parent row.
+
+    Only names, never values: written as text, and made a fragment once.
+    """
     child = embed.plan.alias
     rel = embed.target.relationship
     if isinstance(rel, ComputedRelationship):
         return EMPTY, EMPTY
     assert isinstance(rel, Relationship)
     if rel.junction is None:
-        pairs = (
-            ident(child, target) + sql(" = ") + ident(parent_alias, source) for source, target in rel.columns
-        )
-        return EMPTY, join(" AND ", pairs)
+        return EMPTY, Fragment(_equal_columns(child, parent_alias, rel.columns))
     j = rel.junction
-    junction_alias = child + "_junction"
-    on = join(
-        " AND ",
-        (ident(junction_alias, jcol) + sql(" = ") + ident(child, tcol) for tcol, jcol in j.target_columns),
-    )
-    from_items = (
-        sql(" INNER JOIN ")
-        + ident(j.table.schema, j.table.name)
-        + sql(" AS ")
-        + ident(junction_alias)
-        + sql(" ON ")
-        + on
-    )
-    where = join(
-        " AND ",
-        (
-            ident(junction_alias, jcol) + sql(" = ") + ident(parent_alias, scol)
-            for scol, jcol in j.source_columns
-        ),
-    )
-    return from_items, where
+    junction = child + "_junction"
+    on = _equal_columns(junction, child, j.target_columns)
+    table = ident(j.table.schema, j.table.name).text
+    from_items = f" INNER JOIN {table} AS {quote_ident(junction)} ON {on}"
+    return Fragment(from_items), Fragment(_equal_columns(junction, parent_alias, j.source_columns))
+
+
+def _equal_columns(left: str, right: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """`"left"."b" = "right"."a" AND …` for each (a, b) of `pairs`."""
+    return " AND ".join(f"{ident(left, b).text} = {ident(right, a).text}" for a, b in pairs)
 
 
 def _from_item(plan: ReadPlan, embed: EmbedPlan | None, parent_alias: str | None) -> Fragment:
@@ -323,7 +313,7 @@ def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool | None]]:
     if not embed.spread:
         body = ident(lateral, "body")
         if not embed.target.to_one:
-            body = sql("coalesce(") + body + sql(", '[]')")
+            body = Fragment(f"coalesce({body.text}, '[]')")
         return [(body, embed.name, True)]
     aggregates = {h.name: h for h in embed.hoisted if h.name is not None}
     out: list[tuple[Fragment, str, bool | None]] = []
@@ -344,25 +334,28 @@ def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool | None]]:
 
 
 def _embed_join(embed: EmbedPlan, parent_alias: str) -> Fragment:
-    lateral = embed.lateral_alias
+    """` LEFT JOIN LATERAL (<the embed's rows as JSON>) AS "alias_lateral" ON TRUE`.
+
+    Around the level's own SELECT goes only text, so it is written as two strings.
+    """
     inner = level_sql(embed.plan, embed=embed, parent_alias=parent_alias)
-    row = ident("pgrst_row")
+    row = '"pgrst_row"'
+    to_many = " HAVING pg_catalog.count(*) > 0"
     if embed.spread and embed.target.to_one:
-        subquery = inner
+        before, after = "", ""
     elif embed.spread:
-        columns = (
-            sql("json_agg(") + row + sql(".") + ident(name) + sql(") AS ") + ident(name)
-            for name in spread_names(embed.plan)
-        )
-        subquery = sql("SELECT ") + join(", ", columns) + sql(" FROM (") + inner + sql(") AS ") + row
-        subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
+        names = [quote_ident(name) for name in spread_names(embed.plan)]
+        columns = ", ".join(f"json_agg({row}.{name}) AS {name}" for name in names)
+        before, after = f"SELECT {columns} FROM (", f") AS {row}{to_many}"
     elif embed.target.to_one:
-        subquery = sql("SELECT row_to_json(") + row + sql(') AS "body" FROM (') + inner + sql(") AS ") + row
+        before, after = f'SELECT row_to_json({row}) AS "body" FROM (', f") AS {row}"
     else:
-        subquery = sql("SELECT json_agg(") + row + sql(') AS "body" FROM (') + inner + sql(") AS ") + row
-        subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
-    kind = " INNER JOIN LATERAL (" if embed.inner else " LEFT JOIN LATERAL ("
-    return sql(kind) + subquery + sql(") AS ") + ident(lateral) + sql(" ON TRUE")
+        before, after = f'SELECT json_agg({row}) AS "body" FROM (', f") AS {row}{to_many}"
+    kind = "INNER" if embed.inner else "LEFT"
+    lateral = quote_ident(embed.lateral_alias)
+    opening = Fragment(f" {kind} JOIN LATERAL ({before}")
+    return join("", (opening, inner, Fragment(f"{after}) AS {lateral} ON TRUE")))
+
 
 
 def level_sql(
