@@ -32,7 +32,7 @@ def canonical_location(path: str, pairs: tuple[tuple[str, str], ...]) -> str:
     if not pairs:
         return path
     ordered = sorted(pairs, key=itemgetter(0))
-    return path + "?" + "&".join(f"{percent_encoded(k)}={percent_encoded(v)}" for k, v in ordered)
+    return path + "?" + "&".join(f"{_encoded_key(k)}={percent_encoded(v)}" for k, v in ordered)
 
 
 # The characters `quote` never escapes: most keys and values are made of them only.
@@ -42,6 +42,10 @@ _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 def percent_encoded(text: str) -> str:
     """`quote(text, safe="")`, skipped when it would change nothing (a regex test is cheaper)."""
     return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+
+
+# Query keys are the same few names from request to request; values vary.
+_encoded_key = lru_cache(maxsize=512)(percent_encoded)
 
 
 # Content-Location repeats the request's query, whose size the client chooses: above this it is

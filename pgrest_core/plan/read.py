@@ -367,8 +367,11 @@ class _Planner:
         if not self.query.conditions:
             return ()
         by_name = {e.name: e for e in embeds}
-        scoped = (c for c in self.query.conditions if self.on_path(c.path, path))
-        return tuple(_resolve(c.condition, by_name) for c in scoped)
+        return tuple(
+            _resolve(scoped.condition, by_name)
+            for scoped in self.query.conditions
+            if self.on_path(scoped.path, path)
+        )
 
     def order(
         self, path: LevelPath, embeds: list[EmbedPlan], relation: QualifiedName
@@ -406,10 +409,10 @@ class _Planner:
 
     def on_path(self, scoped: ast.EmbedPath, path: LevelPath) -> bool:
         """`on_path`, noting each embed reached by its target name instead of its alias."""
+        if not scoped:  # the usual case: a top-level key
+            return not path
         if not on_path(scoped, path, legacy=self.legacy):
             return False
-        if not scoped:
-            return True
         for segment, (name, target) in zip(scoped, path, strict=True):
             if segment != name:
                 self.legacy_names[(target, name)] = None
