@@ -16,12 +16,12 @@ bound (embed names and hints come from requests).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from pgrest_core.plan.relationships import EmbedTarget, resolve_embed
-from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
+from pgrest_core.schema.model import Column, QualifiedName, SchemaCache, Table
 
 MAX_ENTRIES: Final = 4096  # per table of one schema cache's memo
 MAX_SCHEMA_CACHES: Final = 2  # the current one, and the one before a reload
@@ -29,6 +29,7 @@ MAX_SCHEMA_CACHES: Final = 2  # the current one, and the one before a reload
 
 @dataclass(frozen=True, slots=True)
 class TableFacts:
+    columns: Mapping[str, Column]  # by name
     # (column, type operators see): the domain's base type for a domain column.
     column_types: tuple[tuple[str, str], ...]
     # (column, function) for columns whose filter values a text -> domain cast parses.
@@ -93,13 +94,16 @@ def _bounded_put(table: dict[_K, _V], key: _K, value: _V) -> None:
 
 
 def _facts(cache: SchemaCache | None, table: Table) -> TableFacts:
+    columns: dict[str, Column] = {}
+    for c in table.columns:
+        columns.setdefault(c.name, c)  # the first of a name, as Table.column finds it
     column_types = tuple((c.name, c.nominal_type or c.type) for c in table.columns)
     if cache is None or not cache.representations:
-        return TableFacts(column_types, (), formats_any=False)
+        return TableFacts(columns, column_types, (), formats_any=False)
     parsers = []
     for c in table.columns:
         parser = cache.representation("text", c.type)
         if parser is not None:
             parsers.append((c.name, parser))
     formats_any = any(cache.representation(c.type, "json") for c in table.columns)
-    return TableFacts(column_types, tuple(parsers), formats_any)
+    return TableFacts(columns, column_types, tuple(parsers), formats_any)

@@ -14,7 +14,7 @@ from typing import Final, Literal, TypeAlias
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
 from pgrest_core.fragment import literal_type
-from pgrest_core.plan.derived import embed_target, table_facts
+from pgrest_core.plan.derived import TableFacts, embed_target, table_facts
 from pgrest_core.plan.relationships import EmbedTarget, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
 
@@ -248,10 +248,11 @@ class _Planner:
     ) -> ReadPlan:
         fields: list[OutputField] = []
         embeds: list[EmbedPlan] = []
+        facts = table_facts(self.cache, table) if table is not None else None
         for item in select:
             if isinstance(item, ast.SelectField):
-                field = self.output_field(item, table, relation)
-                if field.star and table is not None and (spread or self.formats_any(table)):
+                field = self.output_field(item, facts, relation)
+                if field.star and table is not None and (spread or (facts and facts.formats_any)):
                     # A spread lifts named columns into its parent, and data representations
                     # format single columns: either way `*` becomes the list of columns.
                     fields.extend(self.column_field(c.name, c.type) for c in table.columns)
@@ -262,7 +263,6 @@ class _Planner:
         conditions = self.conditions(path, embeds)
         order = self.order(path, embeds, relation)
         limit, offset = self.page(path)
-        facts = table_facts(self.cache, table) if table is not None else None
         return ReadPlan(
             relation=relation,
             alias=alias,
@@ -276,15 +276,12 @@ class _Planner:
             text_parsers=facts.text_parsers if facts is not None else (),
         )
 
-    def formats_any(self, table: Table) -> bool:
-        return table_facts(self.cache, table).formats_any
-
     def column_field(self, name: str, type_name: str) -> OutputField:
         formatter = self.cache.representation(type_name, "json") if self.cache is not None else None
         return OutputField(ast.Field(name), name, formatter=formatter)
 
     def output_field(
-        self, item: ast.SelectField, table: Table | None, relation: QualifiedName
+        self, item: ast.SelectField, facts: TableFacts | None, relation: QualifiedName
     ) -> OutputField:
         if item is EVERY_COLUMN:  # no `select`: the same output field for every table
             return _EVERY_COLUMN_OUTPUT
@@ -295,8 +292,8 @@ class _Planner:
         computed = None
         wrap = False
         formatter = None
-        if table is not None and not star:
-            column = table.column(field.name)
+        if facts is not None and not star:
+            column = facts.columns.get(field.name)
             plain = not field.json_path and item.aggregate is None
             if column is not None and plain and self.cache is not None and self.cache.representations:
                 formatter = self.cache.representation(column.type, "json")
@@ -305,8 +302,9 @@ class _Planner:
             if field.json_path:
                 type_name = (column.nominal_type or column.type) if column else None
                 wrap = type_name is not None and type_name not in JSON_TYPES
-        _check_cast(item.cast)
-        _check_cast(item.aggregate_cast)
+        if item.cast is not None or item.aggregate_cast is not None:
+            _check_cast(item.cast)
+            _check_cast(item.aggregate_cast)
         return OutputField(
             field=field,
             name=item.alias or _default_name(item),

@@ -143,7 +143,8 @@ def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
             expr = column_expr(plan.alias, out.field, wrap_to_json=out.wrap_to_json)
         if out.formatter is not None:
             expr = ident(out.formatter.schema, out.formatter.name) + sql("(") + expr + sql(")")
-        expr = cast(expr, out.cast)
+        if out.cast is not None:
+            expr = cast(expr, out.cast)
         if out.aggregate is not None:
             expr = sql(out.aggregate.value + "(") + expr + sql(")")
     return cast(expr, out.aggregate_cast) if out.aggregate is not None else expr
