@@ -123,6 +123,8 @@ _TYPE_PUNCTUATION = frozenset("_ []().,")
 
 def join(separator: str, fragments: Iterable[Fragment]) -> Fragment:
     items = fragments if isinstance(fragments, (list, tuple)) else list(fragments)
+    if len(items) == 1:  # often: one select item, one condition (fragments are immutable)
+        return items[0]
     text = separator.join([fragment.text for fragment in items])
     with_params = [fragment.params for fragment in items if fragment.params]
     if not with_params:

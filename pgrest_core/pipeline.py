@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from pgrest_core import ast
 from pgrest_core.config import OpenApiMode, OpenApiVersion
@@ -44,6 +43,7 @@ from pgrest_core.response import (
     JSON_CONTENT_TYPE,
     canonical_location,
     legacy_names_warning,
+    percent_encoded,
     read_preferences_applied,
     respond_mutation,
     respond_no_content,
@@ -257,12 +257,11 @@ def prepare_read(
     )
     check_embed_filters(query, tree, legacy_target_names=options.legacy_target_names)
     page = top_level_page(tree.limit, tree.offset, request.range, options.max_rows)
-    tree = replace(tree, limit=page.limit, offset=page.offset)
     count = request.preferences.count
     counted = level_sql(tree, count_only=True) if count is not None else None
     count_sql = counted if count in ("exact", "estimated") else None  # counted in the statement
     head = request.method == "HEAD"
-    statement = read_statement(level_sql(tree), count_sql, representation, head=head)
+    statement = read_statement(level_sql(tree, page=page), count_sql, representation, head=head)
     body_format = representation.body_format
     if body_format == "plan":
         statement = explain_statement(statement, representation)
@@ -277,7 +276,7 @@ def prepare_read(
         warning=legacy_names_warning(tree.legacy_names),
     )
     count_statement = counted if count in ("planned", "estimated") else None  # EXPLAINed by the runner
-    path = options.base_path + "/" + quote(relation.name, safe="")
+    path = options.base_path + "/" + percent_encoded(relation.name)
     location = canonical_location(path, request.query_pairs)
     return Prepared(
         statement, recipe, read_only=True, count_statement=count_statement, content_location=location

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
+from operator import itemgetter
 from urllib.parse import quote
 
 from pgrest_core.ast import Preferences
@@ -17,8 +20,10 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 _READ_HONOURED = ("count", "handling", "timezone")
 
 
+@lru_cache(maxsize=256)
 def read_preferences_applied(preferences: Preferences) -> tuple[str, ...]:
-    """`Preference-Applied` items for a read or a function call."""
+    """`Preference-Applied` items for a read or a function call (cached: requests send the same
+    few `Prefer` headers, mostly none)."""
     return tuple(f"{k}={v}" for k, v in preference_items(preferences) if k in _READ_HONOURED)
 
 
@@ -26,8 +31,21 @@ def canonical_location(path: str, pairs: tuple[tuple[str, str], ...]) -> str:
     """`/table?a=eq.1&b=eq.1`: the query parameters sorted by name (stable), percent-encoded."""
     if not pairs:
         return path
-    ordered = sorted(pairs, key=lambda pair: pair[0])
-    return path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in ordered)
+    ordered = sorted(pairs, key=itemgetter(0))
+    return path + "?" + "&".join(f"{_encoded_key(k)}={percent_encoded(v)}" for k, v in ordered)
+
+
+# The characters `quote` never escapes: most keys and values are made of them only.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def percent_encoded(text: str) -> str:
+    """`quote(text, safe="")`, skipped when it would change nothing (a regex test is cheaper)."""
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+
+
+# Query keys are the same few names from request to request; values vary.
+_encoded_key = lru_cache(maxsize=512)(percent_encoded)
 
 
 # Content-Location repeats the request's query, whose size the client chooses: above this it is

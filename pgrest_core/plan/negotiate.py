@@ -8,6 +8,7 @@ function returning such a domain is sent raw (`handler_for_rows`, `raw_value`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pgrest_core import ast
 from pgrest_core.ast import Field, MediaType, SelectField, SelectItem
@@ -165,7 +166,19 @@ def negotiate(
 
     For each media type: a handler for it, else a builtin, else a `*/*` handler. No `Accept`
     means `*/*`."""
-    return _negotiated(accept or (MediaType("*", "*"),), plan_enabled, handlers)
+    if handlers is None:
+        return _builtin(accept or _ANY_MEDIA, plan_enabled)
+    return _negotiated(accept or _ANY_MEDIA, plan_enabled, handlers)
+
+
+_ANY_MEDIA = (MediaType("*", "*"),)
+
+
+@lru_cache(maxsize=256)
+def _builtin(accept: tuple[MediaType, ...], plan_enabled: bool) -> Representation:
+    """Without handlers the answer depends only on the Accept list, and clients send the same
+    few: cached (a list no representation answers raises, and is not cached)."""
+    return _negotiated(accept, plan_enabled, None)
 
 
 def _negotiated(

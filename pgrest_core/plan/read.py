@@ -8,14 +8,14 @@ goes wrong here or in parsing.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
-from typing import Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 from pgrest_core import ast
 from pgrest_core.errors import ApiRequestError, aggregates_disabled, invalid_range
 from pgrest_core.fragment import literal_type
-from pgrest_core.plan.relationships import EmbedTarget, resolve_embed, table_not_found
+from pgrest_core.plan.derived import TableFacts, embed_target, table_facts
+from pgrest_core.plan.relationships import EmbedTarget, table_not_found
 from pgrest_core.schema.model import QualifiedName, SchemaCache, Table
 
 JSON_TYPES = frozenset({"json", "jsonb"})
@@ -138,7 +138,18 @@ class ReadPlan:
     @property
     def has_aggregates(self) -> bool:
         """Does this level GROUP BY: its own aggregates, or ones hoisted from its spreads?"""
-        return any(f.aggregate is not None for f in self.fields) or any(e.hoisted for e in self.embeds)
+        for f in self.fields:  # loops rather than any(): asked on every level of every read
+            if f.aggregate is not None:
+                return True
+        for e in self.embeds:
+            if e.hoisted:
+                return True
+        return False
+
+
+# The select item of a request without `select` (every column), and its output field.
+EVERY_COLUMN: Final = ast.SelectField(ast.Field("*"))
+_EVERY_COLUMN_OUTPUT: Final = OutputField(EVERY_COLUMN.field, "*", star=True)
 
 
 class _Aliases:
@@ -158,11 +169,16 @@ class _Aliases:
 
 def find_table(cache: SchemaCache | None, schema: str, name: str) -> Table | None:
     """The table or view `schema.name`; raises PGRST205 when a cache is given and lacks it."""
+    return find_relation(cache, QualifiedName(schema, name))
+
+
+def find_relation(cache: SchemaCache | None, relation: QualifiedName) -> Table | None:
+    """`find_table` for a name already qualified."""
     if cache is None:
         return None
-    table = cache.table(schema, name)
+    table = cache.tables.get(relation)
     if table is None:
-        raise table_not_found(cache, schema, name)
+        raise table_not_found(cache, relation.schema, relation.name)
     return table
 
 
@@ -180,9 +196,9 @@ def plan_read(
     `max_rows` (db-max-rows) caps every embed's rows, as PostgREST does on every level; the
     top level's page is settled afterwards by `top_level_page`, with the Range header.
     """
-    table = find_table(cache, relation.schema, relation.name)
+    table = find_relation(cache, relation)
     # No `select`, or an empty one, means every column.
-    select = query.select or (ast.SelectField(ast.Field("*")),)
+    select = query.select or (EVERY_COLUMN,)
     planner = _Planner(query, cache, aggregates_enabled, legacy_target_names, max_rows)
     root = planner.level(relation, table, select, (), planner.aliases.new(relation.name))
     return replace(root, legacy_names=tuple(planner.legacy_names)) if planner.legacy_names else root
@@ -196,6 +212,8 @@ def on_path(scoped: ast.EmbedPath, level: LevelPath, *, legacy: bool) -> bool:
     """Does a `a.b.col=…` key's embed path name this level (by alias, or target when legacy)?"""
     if len(scoped) != len(level):
         return False
+    if not scoped:  # the usual case: a top-level key on the top level
+        return True
     pairs = zip(scoped, level, strict=True)
     return all(segment == name or (legacy and segment == target) for segment, (name, target) in pairs)
 
@@ -230,10 +248,11 @@ class _Planner:
     ) -> ReadPlan:
         fields: list[OutputField] = []
         embeds: list[EmbedPlan] = []
+        facts = table_facts(self.cache, table) if table is not None else None
         for item in select:
             if isinstance(item, ast.SelectField):
-                field = self.output_field(item, table, relation)
-                if field.star and table is not None and (spread or self.formats_any(table)):
+                field = self.output_field(item, facts, relation)
+                if field.star and table is not None and (spread or (facts and facts.formats_any)):
                     # A spread lifts named columns into its parent, and data representations
                     # format single columns: either way `*` becomes the list of columns.
                     fields.extend(self.column_field(c.name, c.type) for c in table.columns)
@@ -244,13 +263,6 @@ class _Planner:
         conditions = self.conditions(path, embeds)
         order = self.order(path, embeds, relation)
         limit, offset = self.page(path)
-        column_types = _column_types(table) if table is not None else ()
-        text_parsers: list[tuple[str, QualifiedName]] = []
-        if table is not None and self.cache is not None and self.cache.representations:
-            for c in table.columns:
-                parser = self.cache.representation("text", c.type)
-                if parser is not None:
-                    text_parsers.append((c.name, parser))
         return ReadPlan(
             relation=relation,
             alias=alias,
@@ -260,23 +272,19 @@ class _Planner:
             order=order,
             limit=limit,
             offset=offset,
-            column_types=column_types,
-            text_parsers=tuple(text_parsers),
+            column_types=facts.column_types if facts is not None else (),
+            text_parsers=facts.text_parsers if facts is not None else (),
         )
-
-    def formats_any(self, table: Table) -> bool:
-        cache = self.cache
-        if cache is None or not cache.representations:
-            return False
-        return any(cache.representation(c.type, "json") for c in table.columns)
 
     def column_field(self, name: str, type_name: str) -> OutputField:
         formatter = self.cache.representation(type_name, "json") if self.cache is not None else None
         return OutputField(ast.Field(name), name, formatter=formatter)
 
     def output_field(
-        self, item: ast.SelectField, table: Table | None, relation: QualifiedName
+        self, item: ast.SelectField, facts: TableFacts | None, relation: QualifiedName
     ) -> OutputField:
+        if item is EVERY_COLUMN:  # no `select`: the same output field for every table
+            return _EVERY_COLUMN_OUTPUT
         if item.aggregate is not None and not self.aggregates_enabled:
             raise aggregates_disabled()
         field = item.field
@@ -284,18 +292,19 @@ class _Planner:
         computed = None
         wrap = False
         formatter = None
-        if table is not None and not star:
-            column = table.column(field.name)
+        if facts is not None and not star:
+            column = facts.columns.get(field.name)
             plain = not field.json_path and item.aggregate is None
-            if column is not None and plain and self.cache is not None:
+            if column is not None and plain and self.cache is not None and self.cache.representations:
                 formatter = self.cache.representation(column.type, "json")
             if column is None and self.cache is not None:
                 computed = _computed_field(self.cache, relation, field.name)
             if field.json_path:
                 type_name = (column.nominal_type or column.type) if column else None
                 wrap = type_name is not None and type_name not in JSON_TYPES
-        _check_cast(item.cast)
-        _check_cast(item.aggregate_cast)
+        if item.cast is not None or item.aggregate_cast is not None:
+            _check_cast(item.cast)
+            _check_cast(item.aggregate_cast)
         return OutputField(
             field=field,
             name=item.alias or _default_name(item),
@@ -320,7 +329,7 @@ class _Planner:
                 "in the schema cache",
                 "Embedding needs a schema cache; pass --schema-file or use the bundled demo.",
             )
-        target = resolve_embed(self.cache, parent, item.relation, item.hint)
+        target = embed_target(self.cache, parent, item.relation, item.hint)
         child_table = self.cache.tables.get(target.relation)
         name = item.alias or item.relation
         child = self.level(
@@ -353,13 +362,20 @@ class _Planner:
         )
 
     def conditions(self, path: LevelPath, embeds: list[EmbedPlan]) -> tuple[PlanCondition, ...]:
+        if not self.query.conditions:
+            return ()
         by_name = {e.name: e for e in embeds}
-        scoped = (c for c in self.query.conditions if self.on_path(c.path, path))
-        return tuple(_resolve(c.condition, by_name) for c in scoped)
+        return tuple(
+            _resolve(scoped.condition, by_name)
+            for scoped in self.query.conditions
+            if self.on_path(scoped.path, path)
+        )
 
     def order(
         self, path: LevelPath, embeds: list[EmbedPlan], relation: QualifiedName
     ) -> tuple[ast.OrderTerm | RelatedOrder, ...]:
+        if not self.query.orders:
+            return ()
         out: list[ast.OrderTerm | RelatedOrder] = []
         by_name = {e.name: e for e in embeds}
         for scoped in self.query.orders:
@@ -391,6 +407,8 @@ class _Planner:
 
     def on_path(self, scoped: ast.EmbedPath, path: LevelPath) -> bool:
         """`on_path`, noting each embed reached by its target name instead of its alias."""
+        if not scoped:  # the usual case: a top-level key
+            return not path
         if not on_path(scoped, path, legacy=self.legacy):
             return False
         for segment, (name, target) in zip(scoped, path, strict=True):
@@ -474,12 +492,6 @@ def _check_cast(type_name: str | None) -> None:
         ) from None
 
 
-@functools.lru_cache(maxsize=4096)
-def _column_types(table: Table) -> tuple[tuple[str, str], ...]:
-    """(column, type operators see) for a table; tables are immutable, so this is cached."""
-    return tuple((c.name, c.nominal_type or c.type) for c in table.columns)
-
-
 def _computed_field(cache: SchemaCache, relation: QualifiedName, name: str) -> QualifiedName | None:
     for routine in cache.computed_fields.get(relation, ()):
         if routine.name == name:
@@ -491,11 +503,13 @@ def check_embed_filters(
     query: ast.QueryParams, plan: ReadPlan, *, legacy_target_names: bool = True
 ) -> None:
     """PGRST108: conditions, orders and pages on an embed path that the select does not have."""
+    paths = [c.path for c in query.conditions if c.path] + [o.path for o in query.orders if o.path]
+    paths += [r.path for r in query.ranges if r.path]
+    if not paths:  # only top-level keys: nothing to check
+        return
     levels = _level_paths(plan, ())
-    paths = [c.path for c in query.conditions] + [o.path for o in query.orders]
-    paths += [r.path for r in query.ranges]
     for path in paths:
-        if not path or any(on_path(path, level, legacy=legacy_target_names) for level in levels):
+        if any(on_path(path, level, legacy=legacy_target_names) for level in levels):
             continue
         name = path[-1]
         aliased = [n for level in levels for n, target in level[-1:] if target == name and n != name]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Final, Literal
 
 from pgrest_core.ast import (
@@ -91,17 +92,26 @@ def parse_query_params(pairs: Sequence[tuple[str, str]], *, routine: bool = Fals
             reject_nul("query parameter", value)
             params.append((key, value))
         else:
-            path, fld = ((), Field(key)) if PLAIN_NAME.fullmatch(key) else _filter_key(key)
+            path, fld = ((), _plain_field(key)) if PLAIN_NAME.fullmatch(key) else _filter_key(key)
             conditions.append(ScopedCondition(path, parse_filter(fld, value)))
     return QueryParams(
         select=select,
         conditions=tuple(conditions),
         orders=tuple(orders),
-        ranges=tuple(ScopedRange(path, limit, offset) for path, (limit, offset) in ranges.items()),
+        ranges=tuple(ScopedRange(path, limit, offset) for path, (limit, offset) in ranges.items())
+        if ranges
+        else (),
         on_conflict=on_conflict,
         columns=columns,
         params=tuple(params),
     )
+
+
+@lru_cache(maxsize=1024)
+def _plain_field(name: str) -> Field:
+    """The field of a plain filter key (`id=…`): the same few column names on every request, and
+    fields are immutable, so they are cached."""
+    return Field(name)
 
 
 def parse_columns(text: str, what: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ select that starts with nothing parseable is the empty select.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from pgrest_core.ast import Aggregate, Field, JoinType, SelectEmbed, SelectField, SelectItem
@@ -94,12 +95,19 @@ def _plain_select(tokens: list[str]) -> tuple[SelectItem, ...] | None:
             levels.append((token, []))
             embed_name = True
         else:
-            levels[-1][1].append(SelectField(_STAR if token == "*" else Field(token)))
+            levels[-1][1].append(_plain_field(token))
             after_item = True
         opened = False
     if len(levels) != 1 or not after_item:
         return None
     return tuple(levels[0][1])
+
+
+@lru_cache(maxsize=1024)
+def _plain_field(name: str) -> SelectField:
+    """`*` or a plain column name as a select item: the same few on every request, and items
+    are immutable, so they are cached."""
+    return SelectField(_STAR if name == "*" else Field(name))
 
 
 def parse_select_full(text: str) -> tuple[SelectItem, ...]:

@@ -18,7 +18,7 @@ caches for them come from `pgrest_core.load_schema` / `load_schema_sync` (or a s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -113,6 +113,10 @@ def transaction_for(
     """
     if request.schema is None:
         raise ValueError("the request has no schema: parse it with parse_request(..., schemas=…)")
+    # Also set when BEGIN … READ ONLY is skipped (see runner.execute): reads stay reads.
+    extra = _READ_ONLY if read_only else ()
+    if function_settings:
+        extra += hoisted(function_settings, options)
     context = RequestContext(
         schema=request.schema,
         role=auth.role,
@@ -124,11 +128,8 @@ def transaction_for(
         extra_search_path=options.extra_search_path,
         app_settings=options.app_settings,
         timezone=request.preferences.timezone,
-        # Also set when BEGIN … READ ONLY is skipped (see runner.execute): reads stay reads.
-        extra=(("transaction_read_only", "on"),) if read_only else (),
+        extra=extra,
     )
-    if function_settings:
-        context = replace(context, extra=context.extra + hoisted(function_settings, options))
     pre_request = pre_request_call(options.pre_request) if options.pre_request and not metadata else None
     return Transaction(
         prelude=prelude(context),
@@ -136,6 +137,9 @@ def transaction_for(
         commit=not metadata and should_commit(options.tx_end, request.preferences.tx),
         prelude_sets_read_only=read_only,
     )
+
+
+_READ_ONLY: tuple[tuple[str, str], ...] = (("transaction_read_only", "on"),)
 
 
 def hoisted(

@@ -8,12 +8,16 @@ statement's shape and are written as quoted literals and checked type names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+
 from pgrest_core import ast
-from pgrest_core.fragment import EMPTY, Fragment, ident, join, literal_type, param, sql
+from pgrest_core.fragment import EMPTY, Fragment, ident, join, literal_type, param, quote_ident, sql
 from pgrest_core.plan.read import (
     EmbedPlan,
     NullCheck,
     OutputField,
+    Page,
     PlanCondition,
     PlanLogic,
     ReadPlan,
@@ -56,6 +60,8 @@ _IS_KEYWORDS = {
     "false": "FALSE",
     "unknown": "UNKNOWN",
 }
+# ` = `, ` LIKE `, …: the operator between a filter's column and its value.
+_BINARY_SQL = {operator: sql(f" {text} ") for operator, text in _BINARY_OPERATORS.items()}
 _LIKE = (ast.Operator.LIKE, ast.Operator.ILIKE)
 # Operators whose value a data representation's text parser turns into the column's domain.
 _PARSED = frozenset(
@@ -137,7 +143,8 @@ def output_expr(plan: ReadPlan, out: OutputField) -> Fragment:
             expr = column_expr(plan.alias, out.field, wrap_to_json=out.wrap_to_json)
         if out.formatter is not None:
             expr = ident(out.formatter.schema, out.formatter.name) + sql("(") + expr + sql(")")
-        expr = cast(expr, out.cast)
+        if out.cast is not None:
+            expr = cast(expr, out.cast)
         if out.aggregate is not None:
             expr = sql(out.aggregate.value + "(") + expr + sql(")")
     return cast(expr, out.aggregate_cast) if out.aggregate is not None else expr
@@ -157,7 +164,7 @@ def operation_sql(
         if text_parser is not None and operation.operator in _PARSED:
             # A data representation parses the text into the domain (not for pattern operators).
             rhs = ident(text_parser.schema, text_parser.name) + sql("(") + rhs + sql("::text)")
-        return lhs + sql(f" {_BINARY_OPERATORS[operation.operator]} ") + rhs
+        return lhs + _BINARY_SQL[operation.operator] + rhs
     if isinstance(operation, ast.Quantified):
         values = operation.values
         if operation.operator in _LIKE:
@@ -190,10 +197,13 @@ def condition_sql(plan: ReadPlan, condition: PlanCondition) -> Fragment:
         test = " IS NULL" if condition.is_null else " IS NOT NULL"
         return ident(condition.embed_alias, "body") + sql(test)
     if isinstance(condition, ast.Filter):
-        plain = not condition.field.json_path
-        column_type = plan.column_type(condition.field.name) if plain else None
-        parser = plan.text_parser(condition.field.name) if plain else None
-        expr = operation_sql(filter_lhs(plan, condition.field), condition.operation, column_type, parser)
+        field, operation = condition.field, condition.operation
+        plain = not field.json_path
+        # Only full-text search looks at the column's type, and few tables have text parsers.
+        fts = plain and isinstance(operation, ast.FullText)
+        column_type = plan.column_type(field.name) if fts else None
+        parser = plan.text_parser(field.name) if plain and plan.text_parsers else None
+        expr = operation_sql(filter_lhs(plan, field), operation, column_type, parser)
         return sql("NOT (") + expr + sql(")") if condition.negated else expr
     assert isinstance(condition, PlanLogic)
     glue = " AND " if condition.operator == "and" else " OR "
@@ -236,39 +246,28 @@ def page_sql(limit: int | None, offset: int | None) -> Fragment:
 
 
 def _join_conditions(embed: EmbedPlan, parent_alias: str) -> tuple[Fragment, Fragment]:
-    """(extra FROM items, WHERE condition) tying an embed's rows to its parent row."""
+    """(extra FROM items, WHERE condition) tying an embed's rows to its parent row.
+
+    Only names, never values: written as text, and made a fragment once.
+    """
     child = embed.plan.alias
     rel = embed.target.relationship
     if isinstance(rel, ComputedRelationship):
         return EMPTY, EMPTY
     assert isinstance(rel, Relationship)
     if rel.junction is None:
-        pairs = (
-            ident(child, target) + sql(" = ") + ident(parent_alias, source) for source, target in rel.columns
-        )
-        return EMPTY, join(" AND ", pairs)
+        return EMPTY, Fragment(_equal_columns(child, parent_alias, rel.columns))
     j = rel.junction
-    junction_alias = child + "_junction"
-    on = join(
-        " AND ",
-        (ident(junction_alias, jcol) + sql(" = ") + ident(child, tcol) for tcol, jcol in j.target_columns),
-    )
-    from_items = (
-        sql(" INNER JOIN ")
-        + ident(j.table.schema, j.table.name)
-        + sql(" AS ")
-        + ident(junction_alias)
-        + sql(" ON ")
-        + on
-    )
-    where = join(
-        " AND ",
-        (
-            ident(junction_alias, jcol) + sql(" = ") + ident(parent_alias, scol)
-            for scol, jcol in j.source_columns
-        ),
-    )
-    return from_items, where
+    junction = child + "_junction"
+    on = _equal_columns(junction, child, j.target_columns)
+    table = ident(j.table.schema, j.table.name).text
+    from_items = f" INNER JOIN {table} AS {quote_ident(junction)} ON {on}"
+    return Fragment(from_items), Fragment(_equal_columns(junction, parent_alias, j.source_columns))
+
+
+def _equal_columns(left: str, right: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """`"left"."b" = "right"."a" AND …` for each (a, b) of `pairs`."""
+    return " AND ".join(f"{ident(left, b).text} = {ident(right, a).text}" for a, b in pairs)
 
 
 def _from_item(plan: ReadPlan, embed: EmbedPlan | None, parent_alias: str | None) -> Fragment:
@@ -276,7 +275,19 @@ def _from_item(plan: ReadPlan, embed: EmbedPlan | None, parent_alias: str | None
         fn = embed.target.relationship.function
         assert parent_alias is not None
         return ident(fn.schema, fn.name) + sql("(") + ident(parent_alias) + sql(") AS ") + ident(plan.alias)
-    return ident(plan.relation.schema, plan.relation.name) + sql(" AS ") + ident(plan.alias)
+    return _table_as(plan.relation.schema, plan.relation.name, plan.alias)
+
+
+@lru_cache(maxsize=4096)
+def _aliased(expression: str, name: str) -> Fragment:
+    """`"films"."title" AS "title"`: a select list's items repeat from request to request."""
+    return Fragment(expression + " AS " + quote_ident(name))
+
+
+@lru_cache(maxsize=1024)
+def _table_as(schema: str, name: str, alias: str) -> Fragment:
+    """`"schema"."table" AS "alias"`: the same few on every request, so cached."""
+    return ident(schema, name) + _AS + ident(alias)
 
 
 def spread_columns(plan: ReadPlan) -> list[tuple[str, bool]]:
@@ -303,7 +314,7 @@ def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool | None]]:
     if not embed.spread:
         body = ident(lateral, "body")
         if not embed.target.to_one:
-            body = sql("coalesce(") + body + sql(", '[]')")
+            body = Fragment(f"coalesce({body.text}, '[]')")
         return [(body, embed.name, True)]
     aggregates = {h.name: h for h in embed.hoisted if h.name is not None}
     out: list[tuple[Fragment, str, bool | None]] = []
@@ -324,25 +335,28 @@ def _embed_outputs(embed: EmbedPlan) -> list[tuple[Fragment, str, bool | None]]:
 
 
 def _embed_join(embed: EmbedPlan, parent_alias: str) -> Fragment:
-    lateral = embed.lateral_alias
+    """` LEFT JOIN LATERAL (<the embed's rows as JSON>) AS "alias_lateral" ON TRUE`.
+
+    Around the level's own SELECT goes only text, so it is written as two strings.
+    """
     inner = level_sql(embed.plan, embed=embed, parent_alias=parent_alias)
-    row = ident("pgrst_row")
+    row = '"pgrst_row"'
+    to_many = " HAVING pg_catalog.count(*) > 0"
     if embed.spread and embed.target.to_one:
-        subquery = inner
+        before, after = "", ""
     elif embed.spread:
-        columns = (
-            sql("json_agg(") + row + sql(".") + ident(name) + sql(") AS ") + ident(name)
-            for name in spread_names(embed.plan)
-        )
-        subquery = sql("SELECT ") + join(", ", columns) + sql(" FROM (") + inner + sql(") AS ") + row
-        subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
+        names = [quote_ident(name) for name in spread_names(embed.plan)]
+        columns = ", ".join(f"json_agg({row}.{name}) AS {name}" for name in names)
+        before, after = f"SELECT {columns} FROM (", f") AS {row}{to_many}"
     elif embed.target.to_one:
-        subquery = sql("SELECT row_to_json(") + row + sql(') AS "body" FROM (') + inner + sql(") AS ") + row
+        before, after = f'SELECT row_to_json({row}) AS "body" FROM (', f") AS {row}"
     else:
-        subquery = sql("SELECT json_agg(") + row + sql(') AS "body" FROM (') + inner + sql(") AS ") + row
-        subquery = subquery + sql(" HAVING pg_catalog.count(*) > 0")
-    kind = " INNER JOIN LATERAL (" if embed.inner else " LEFT JOIN LATERAL ("
-    return sql(kind) + subquery + sql(") AS ") + ident(lateral) + sql(" ON TRUE")
+        before, after = f'SELECT json_agg({row}) AS "body" FROM (', f") AS {row}{to_many}"
+    kind = "INNER" if embed.inner else "LEFT"
+    lateral = quote_ident(embed.lateral_alias)
+    opening = Fragment(f" {kind} JOIN LATERAL ({before}")
+    return join("", (opening, inner, Fragment(f"{after}) AS {lateral} ON TRUE")))
+
 
 
 def level_sql(
@@ -352,24 +366,81 @@ def level_sql(
     parent_alias: str | None = None,
     count_only: bool = False,
     source: Fragment | None = None,
+    page: Page | None = None,
 ) -> Fragment:
     """One level's SELECT; `count_only` keeps FROM and WHERE and drops output, order and page.
 
     `source` replaces the root's table with another row source of the same shape: the CTE
     holding a mutation's RETURNING rows, or a function call (`"api"."fn"($1)`). It is given
-    the level's alias, so every column reference stays the same.
+    the level's alias, so every column reference stays the same. `page` (the root's, as
+    `top_level_page` settled it) replaces the plan's own limit and offset.
+
+    The pieces are gathered in a list and joined once: adding fragments one by one would copy
+    the growing text and parameters at every step.
     """
+    group_by: list[Fragment] = []
+    if count_only:
+        parts = [_SELECT, _ONE, _FROM]
+    else:
+        outputs, group_by = _outputs(plan)
+        parts = [_SELECT, join(", ", outputs) if outputs else _NULL, _FROM]
+    where: list[Fragment] = []
+    if source is None:
+        parts.append(_from_item(plan, embed, parent_alias))
+    else:
+        parts += (source, _AS, ident(plan.alias))
+    if embed is not None and parent_alias is not None:
+        extra_from, tie = _join_conditions(embed, parent_alias)
+        parts.append(extra_from)
+        if tie.text:
+            where.append(tie)
+    parts.extend(_embed_join(child, plan.alias) for child in plan.embeds)
+    where.extend(condition_sql(plan, c) for c in plan.conditions)
+    if where:
+        parts += (_WHERE, join(" AND ", where))
+    if count_only:
+        return join("", parts)
+    if group_by:
+        parts += (_GROUP_BY, join(", ", group_by))
+    if plan.order:
+        parts += (_ORDER_BY, join(", ", [order_term_sql(plan, t) for t in plan.order]))
+    limit, offset = (plan.limit, plan.offset) if page is None else (page.limit, page.offset)
+    if limit is not None:
+        parts += (_LIMIT, param(limit))
+    if offset:
+        parts += (_OFFSET, param(offset))
+    return join("", parts)
+
+
+_SELECT = sql("SELECT ")
+_FROM = sql(" FROM ")
+_AS = sql(" AS ")
+_WHERE = sql(" WHERE ")
+_GROUP_BY = sql(" GROUP BY ")
+_ORDER_BY = sql(" ORDER BY ")
+_LIMIT = sql(" LIMIT ")
+_OFFSET = sql(" OFFSET ")
+_ONE = sql("1")
+_NULL = sql("NULL")
+
+
+def _outputs(plan: ReadPlan) -> tuple[list[Fragment], list[Fragment]]:
+    """A level's select list (`expr AS "key"`), and what it groups by (nothing when it does not
+    aggregate)."""
     outputs: list[Fragment] = []
     group_by: list[Fragment] = []
     for field in plan.fields:
         expr = output_expr(plan, field)
-        outputs.append(expr if field.star else expr + sql(" AS ") + ident(field.name))
+        if field.star:
+            outputs.append(expr)
+        elif expr.params:
+            outputs.append(expr + _AS + ident(field.name))
+        else:  # always, in fact: output expressions are shape, never values
+            outputs.append(_aliased(expr.text, field.name))
         if field.aggregate is None:
             group_by.append(expr)
-    joins = EMPTY
     grouped = plan.has_aggregates
     for child in plan.embeds:
-        joins = joins + _embed_join(child, plan.alias)
         if not child.selected:
             continue
         for expr, name, kind in _embed_outputs(child):
@@ -379,29 +450,5 @@ def level_sql(
                 expr = sql("((") + expr + sql(")::text)::json")
             elif kind is not None:
                 group_by.append(expr)
-            outputs.append(expr + sql(" AS ") + ident(name))
-
-    where: list[Fragment] = []
-    extra_from = EMPTY
-    if embed is not None and parent_alias is not None:
-        extra_from, tie = _join_conditions(embed, parent_alias)
-        if tie.text:
-            where.append(tie)
-    where.extend(condition_sql(plan, c) for c in plan.conditions)
-
-    select_list = sql("1") if count_only else join(", ", outputs) if outputs else sql("NULL")
-    if source is None:
-        from_item = _from_item(plan, embed, parent_alias)
-    else:
-        from_item = source + sql(" AS ") + ident(plan.alias)
-    query = sql("SELECT ") + select_list + sql(" FROM ") + from_item
-    query = query + extra_from + joins
-    if where:
-        query = query + sql(" WHERE ") + join(" AND ", where)
-    if count_only:
-        return query
-    if grouped and group_by:
-        query = query + sql(" GROUP BY ") + join(", ", group_by)
-    if plan.order:
-        query = query + sql(" ORDER BY ") + join(", ", (order_term_sql(plan, t) for t in plan.order))
-    return query + page_sql(plan.limit, plan.offset)
+            outputs.append(expr + _AS + ident(name))
+    return outputs, group_by if grouped else []

@@ -10,7 +10,9 @@ response GUCs, whatever the request.
 
 from __future__ import annotations
 
-from pgrest_core.fragment import Fragment, quote_ident, sql
+from functools import lru_cache
+
+from pgrest_core.fragment import Fragment, join, quote_ident, sql
 from pgrest_core.plan.negotiate import Representation
 from pgrest_core.schema.model import MediaHandler
 
@@ -88,18 +90,24 @@ def body_sql(representation: Representation, *, head: bool) -> str:
 def read_statement(
     source: Fragment, count: Fragment | None, representation: Representation, *, head: bool
 ) -> Fragment:
-    total = (
-        sql("(SELECT pg_catalog.count(*) FROM (") + count + sql(") AS pgrst_count)") if count else sql("NULL")
-    )
-    return (
-        sql("WITH pgrst_source AS (")
-        + source
-        + sql(") SELECT ")
-        + total
-        + sql(
-            f"::bigint AS total_count, pg_catalog.count({_ROW}) AS page_count, "
-            f"{body_sql(representation, head=head)} AS body, {_GUCS} FROM pgrst_source AS {_ROW}"
-        )
+    total = join("", (_COUNT_OPEN, count, _COUNT_CLOSE)) if count else _NULL
+    return join("", (_SOURCE_OPEN, source, _SOURCE_CLOSE, total, _read_tail(representation, head)))
+
+
+_COUNT_OPEN = sql("(SELECT pg_catalog.count(*) FROM (")
+_COUNT_CLOSE = sql(") AS pgrst_count)")
+_NULL = sql("NULL")
+_SOURCE_OPEN = sql("WITH pgrst_source AS (")
+_SOURCE_CLOSE = sql(") SELECT ")
+
+
+@lru_cache(maxsize=256)
+def _read_tail(representation: Representation, head: bool) -> Fragment:
+    """The read wrapper's columns after the total: the same few texts over and over, so cached
+    (representations are immutable, and their media handlers come from the schema cache)."""
+    return sql(
+        f"::bigint AS total_count, pg_catalog.count({_ROW}) AS page_count, "
+        f"{body_sql(representation, head=head)} AS body, {_GUCS} FROM pgrst_source AS {_ROW}"
     )
 
 

@@ -8,8 +8,10 @@ biased towards the characters each one looks at.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import quote
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -22,7 +24,8 @@ from pgrest_core.request.filters import parse_filter, parse_filter_full
 from pgrest_core.request.order import parse_order, parse_order_full
 from pgrest_core.request.query import PLAIN_NAME, _filter_key, range_number
 from pgrest_core.request.select import parse_select, parse_select_full
-from pgrest_core.sql.prelude import RequestContext, prelude
+from pgrest_core.response import canonical_location
+from pgrest_core.sql.prelude import RequestContext, json_text, prelude
 from pgrest_core.sql.prelude import settings as prelude_settings
 
 T = TypeVar("T")
@@ -218,3 +221,25 @@ def test_cached_prelude_text_matches_the_settings(app: list[tuple[str, str]]) ->
     fragment = prelude(context)
     assert fragment.params == tuple(item for pair in pairs for item in pair)
     assert fragment.render("psycopg") == "select " + ", ".join(["set_config(%s, %s, true)"] * len(pairs))
+
+
+# Text biased towards what JSON and percent-encoding escape: quotes, backslashes, controls,
+# non-ASCII, lone surrogates, and the characters `quote` leaves alone.
+_ESCAPED_TEXT = st.text(alphabet=st.sampled_from(list('aZ09_.-~"\\\n\x01\x7f é€😀\ud800%&=+/')), max_size=8)
+
+
+@given(st.dictionaries(_ESCAPED_TEXT, _ESCAPED_TEXT | st.integers() | st.booleans(), max_size=4))
+def test_json_text_is_json_dumps(mapping: dict[str, object]) -> None:
+    assert json_text(mapping) == json.dumps(mapping, ensure_ascii=False, separators=(",", ":"))
+
+
+# Decoded query strings hold no lone surrogates (they become U+FFFD), which `quote` refuses.
+_QUERY_TEXT = _ESCAPED_TEXT.filter(lambda text: "\ud800" not in text)
+
+
+@given(st.lists(st.tuples(_QUERY_TEXT, _QUERY_TEXT), max_size=4))
+def test_canonical_location_escapes_as_quote_does(pairs: list[tuple[str, str]]) -> None:
+    ordered = sorted(pairs, key=lambda pair: pair[0])
+    query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in ordered)
+    expected = "/t?" + query if pairs else "/t"
+    assert canonical_location("/t", tuple(pairs)) == expected

@@ -6,7 +6,7 @@ import pytest
 
 from pgrest_core.errors import PgrstError
 from pgrest_core.pipeline import Options, prepare
-from pgrest_core.plan.read import check_embed_filters, plan_read
+from pgrest_core.plan.read import Page, check_embed_filters, plan_read
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.schema.model import QualifiedName
 from pgrest_core.sql.build_read import level_sql
@@ -241,3 +241,17 @@ def test_the_wrapper_counts_pages_and_builds_the_body_in_sql() -> None:
     )
     assert prepared.statement.params == ("2000", 5, "2000")
     assert prepared.recipe.count == "exact"
+
+
+def test_a_settled_page_replaces_the_plan_s_own_limit_and_offset() -> None:
+    request = parse_request("GET", "/films", "select=id&limit=5&offset=10", [])
+    plan = plan_read(request.query, QualifiedName("public", "films"), CACHE, aggregates_enabled=True)
+    base = 'SELECT "films"."id" AS "id" FROM "public"."films" AS "films"'
+    assert level_sql(plan).render("dollar") == base + " LIMIT $1 OFFSET $2"
+    assert level_sql(plan).params == (5, 10)
+    assert level_sql(plan, page=Page(0, 3)).render("dollar") == base + " LIMIT $1"
+    assert level_sql(plan, page=Page(0, 3)).params == (3,)
+    assert level_sql(plan, page=Page(2, None)).params == (2,)
+    assert level_sql(plan, count_only=True, page=Page(2, 3)).render("dollar") == (
+        'SELECT 1 FROM "public"."films" AS "films"'
+    )

@@ -40,7 +40,8 @@ def test_picks_the_first_producible(
     assert (chosen.body_format, chosen.content_type) == (body_format, content_type)
 
 
-def test_nothing_producible_is_pgrst107() -> None:
+@pytest.mark.parametrize("attempt", [1, 2])  # answers are cached; a refusal must not be
+def test_nothing_producible_is_pgrst107(attempt: int) -> None:
     with pytest.raises(PgrstError) as raised:
         negotiate((media("text/xml"),))
     assert (raised.value.code, raised.value.status, raised.value.message) == (
@@ -67,3 +68,10 @@ def test_plan_only_when_enabled() -> None:
 def test_geojson_when_asked() -> None:
     chosen = negotiate((media("application/geo+json"),))
     assert (chosen.body_format, chosen.content_type) == ("geojson", "application/geo+json; charset=utf-8")
+
+
+def test_the_answer_for_one_accept_list_does_not_leak_into_another_setting() -> None:
+    plan = media("application/vnd.pgrst.plan+json")
+    assert negotiate((plan,), plan_enabled=True).body_format == "plan"
+    with pytest.raises(PgrstError):
+        negotiate((plan,), plan_enabled=False)
