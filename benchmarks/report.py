@@ -82,6 +82,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 # -- targets --------------------------------------------------------------------------------------
 
 
+# B1's first-time ratio to the f-string floor (worst simple case) when issue 10 was filed: the
+# goal is not to get slower while adding the caches.
+FIRST_TIME_BEFORE = 21.2
+
+
 def targets(run: Run) -> list[Target]:
     found: list[Target] = []
     simple = [r for r in run.b1 or [] if r.case.baseline and r.pgrest is not None]
@@ -91,9 +96,9 @@ def targets(run: Run) -> list[Target]:
         found.append(
             Target(
                 "B1 first-time translation / f-string floor (simple cases, worst)",
-                "no slower than before (21.2× on 2026-11-24)",
+                f"no slower than when issue 10 was filed (≤ {FIRST_TIME_BEFORE}×, 2026-11-24)",
                 f"{value:.1f}× ({worst.case.key})",
-                None,
+                value <= FIRST_TIME_BEFORE,
             )
         )
     repeats = [(r, ratio(r.repeated.median_us, r.floor.median_us)) for r in simple if r.repeated and r.floor]
