@@ -48,7 +48,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields, replace
-from functools import lru_cache
 from typing import Final, Literal, NamedTuple
 from urllib.parse import quote, urlencode
 
@@ -89,6 +88,7 @@ class _Template:
     statement_slots: tuple[int, ...]  # per parameter: the value's index, or _CONSTANT
     count_slots: tuple[int, ...] | None
     path: str | None  # reads: "/table", for Content-Location; writes and calls have none
+    in_order: bool = False  # the statement's parameters are the values, in order (the usual case)
 
 
 ShapeKind = Literal["read", "write", "call"]
@@ -107,7 +107,7 @@ class _RawLink(NamedTuple):
     """A raw shape's template, with what the parsed request added (see `ShapeCache.prepare_raw`)."""
 
     template: _Template
-    head: RequestHead  # without headers and cookies: they are each request's own
+    head: tuple[ast.Method, ast.Target, str | None, ast.Preferences]  # RequestHead's other fields
     location: LocationTemplate
     options: Options
 
@@ -450,12 +450,11 @@ def _template(
     # check_before_commit, function_settings, is_metadata, answer.
     if probe.with_values(fresh.statement, fresh.count_statement, location) != fresh:
         return None
-    return _Template(probe, statement_slots, count_slots, path)
+    in_order = statement_slots == tuple(range(len(shape.values)))
+    return _Template(probe, statement_slots, count_slots, path, in_order)
 
 
 def _fill(fragment: Fragment, slots: tuple[int, ...], values: tuple[object, ...]) -> Fragment:
-    if slots == _in_order(len(values)):  # the common case: the values are the parameters
-        return fragment.with_params(values)
     params = [
         values[slot] if slot != _CONSTANT else constant
         for slot, constant in zip(slots, fragment.params, strict=True)
@@ -463,17 +462,15 @@ def _fill(fragment: Fragment, slots: tuple[int, ...], values: tuple[object, ...]
     return fragment.with_params(tuple(params))
 
 
-@lru_cache(maxsize=64)
-def _in_order(count: int) -> tuple[int, ...]:
-    return tuple(range(count))
-
-
 def _instantiate(template: _Template, values: tuple[object, ...], location: str | None) -> Prepared:
     prepared = template.prepared
     count_statement = prepared.count_statement
     if count_statement is not None and template.count_slots is not None:
         count_statement = _fill(count_statement, template.count_slots, values)
-    statement = _fill(prepared.statement, template.statement_slots, values)
+    if template.in_order:
+        statement = prepared.statement.with_params(values)
+    else:
+        statement = _fill(prepared.statement, template.statement_slots, values)
     return prepared.with_values(statement, count_statement, location)
 
 
@@ -567,15 +564,16 @@ class ShapeCache:
             return None
         key = (raw.key, id(options))  # hashing Options (a dataclass) costs more than the rest
         linked = self._raw.get(key)
-        if linked is None or linked.options is not options:
+        if linked is None:
+            return None
+        template, head, location, linked_options = linked
+        if linked_options is not options:
             return None
         try:
             self._raw.move_to_end(key)
         except KeyError:
             pass  # evicted by another thread since the lookup
-        template, head, location = linked.template, linked.head, linked.location
-        forwarded_headers, cookies = forwarded(headers)
-        request = new_tuple(RequestHead, (*head[:4], forwarded_headers, cookies))
+        request = new_tuple(RequestHead, head + forwarded(headers))
         return request, _instantiate(template, raw.values, location.fill(raw.values))
 
     def _link_raw(
@@ -593,7 +591,7 @@ class ShapeCache:
         one with a Content-Location path) is linked: a call's values are its bound arguments."""
         if template.path is None or raw.values != values or request.body is not None:
             return
-        head = RequestHead(request.method, request.target, request.schema, request.preferences, (), ())
+        head = (request.method, request.target, request.schema, request.preferences)
         location = LocationTemplate.of(template.path, raw.pairs)
         key = (raw.key, id(options))
         with self._lock:

@@ -106,6 +106,8 @@ class LocationTemplate(NamedTuple):
     def fill(self, values: tuple[str, ...]) -> str:
         if not self.pieces:
             return self.path
+        if len(self.pieces) == 1 and values:  # the usual `?id=eq.3`: no join needed
+            return self.path + "?" + self.pieces[0][0] + _encode(values[0])
         return self.path + "?" + "&".join(
             [text if slot < 0 else text + _encode(values[slot]) for text, slot in self.pieces]
         )
