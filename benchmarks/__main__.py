@@ -19,6 +19,7 @@ from benchmarks import (
     b1_translation,
     b2_runner,
     b3_http,
+    b3_profile,
     b4_scale,
     b5_body_memory,
     b6_streaming,
@@ -77,6 +78,20 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _profile_under_load(run: report.Run, db_uri: str, budget: Budget) -> None:
+    """B3's server profiled by py-spy, stage by stage (skipped with a note without py-spy)."""
+    missing = b3_profile.unavailable()
+    if missing:
+        run.notes.append(missing)
+        return
+    _say("B3 per-stage CPU under load (py-spy) …")
+    try:
+        seconds = max(3.0, budget.b3_seconds)
+        run.b3_profile = b3_profile.run(db_uri, seconds=seconds, workloads=budget.b3_workloads)
+    except RuntimeError as error:  # e.g. no permission to attach (ptrace)
+        run.notes.append(f"B3 profile skipped: {error}")
+
+
 def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget) -> None:
     """B2, B3 and B5 against one throwaway PostgreSQL."""
     from pgrest_server.postgres import PostgresUnavailable
@@ -102,6 +117,7 @@ def run_database_benchmarks(run: report.Run, selected: set[str], budget: Budget)
                     seconds=budget.b3_seconds,
                     workloads=budget.b3_workloads,
                 )
+                _profile_under_load(run, db.uri, budget)
         if "B5" in selected:
             unavailable = b5_body_memory.available()
             if unavailable:

@@ -13,6 +13,8 @@ from importlib import metadata
 from benchmarks.b1_translation import CaseResult
 from benchmarks.b2_runner import WorkloadResult
 from benchmarks.b3_http import LoadResult, median_of
+from benchmarks.b3_profile import CONNECTIONS as PROFILE_CONNECTIONS
+from benchmarks.b3_profile import RATE_HZ, STAGES, RouteProfile
 from benchmarks.b4_scale import Series
 from benchmarks.b5_body_memory import BodyMemory
 from benchmarks.b5_body_memory import section as b5_section
@@ -34,6 +36,7 @@ class Run:
     b1: list[CaseResult] | None = None
     b2: list[WorkloadResult] | None = None
     b3: list[LoadResult] | None = None
+    b3_profile: list[RouteProfile] | None = None
     b4: list[Series] | None = None
     b5: list[BodyMemory] | None = None
     b6: StreamingResult | None = None
@@ -368,6 +371,26 @@ def _stages_section(results: list[WorkloadResult], loads: list[LoadResult] | Non
     ]
 
 
+def _b3_profile_section(profiles: list[RouteProfile]) -> list[str]:
+    """Stages down, routes across: CPU µs per request in the running server."""
+    rows = [[stage, *(f"{p.cpu_us[stage]:.0f}" for p in profiles)] for stage in STAGES]
+    rows.append(["**total server CPU**", *(f"**{p.total_us:.0f}**" for p in profiles)])
+    rows.append(["requests/s while sampled", *(f"{p.requests_per_s:,.0f}" for p in profiles)])
+    return [
+        "",
+        "## Per-stage CPU under load (py-spy on `pgrest serve`)",
+        "",
+        f"B3's server with wrk at {PROFILE_CONNECTIONS} connections on each route, sampled by py-spy "
+        f"at {RATE_HZ} Hz (benchmarks/b3_profile.py). Each sample is charged to the stage of the "
+        "deepest pgrest, driver or HTTP-server frame on its stack: the runner row includes the "
+        "database socket's system calls, the HTTP server row the client socket's. py-spy samples "
+        "without stopping the server (`--nonblocking`), so a few stacks are torn and every figure "
+        "has sampling error of several µs; compare rows, and runs, rather than single cells.",
+        "",
+        *_table(["Stage (CPU µs per request)", *(p.workload.key for p in profiles)], rows),
+    ]
+
+
 def _b3_section(results: list[LoadResult]) -> list[str]:
     rows = []
     for r in results:
@@ -466,6 +489,8 @@ def render(run: Run) -> str:
         lines += _b2_section(run.b2)
     if run.b2 is not None:
         lines += _stages_section(run.b2, run.b3)
+    if run.b3_profile is not None:
+        lines += _b3_profile_section(run.b3_profile)
     if run.b3 is not None:
         lines += _b3_section(run.b3)
     if run.b4 is not None:
