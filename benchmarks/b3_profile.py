@@ -39,12 +39,16 @@ STAGE_FRAMES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("pgrest_core/plan/", "pgrest_core/sql/", "pgrest_core/shape_cache.py", "pgrest_core/pipeline.py"),
     ),
     ("runner + psycopg + libpq (incl. socket I/O)", ("pgrest_core/runner/", "psycopg")),
+    # Below the app (its `send` writes to the socket) and around it: the ASGI server, and the
+    # event loop that pgrest_server/run.py starts (its C code has no Python frame of its own).
+    (
+        "HTTP server and event loop (uvicorn, httptools, uvloop; incl. socket I/O)",
+        ("uvicorn/", "httptools", "uvloop", "pgrest_server/run.py"),
+    ),
     ("server app (pgrest_server)", ("pgrest_server/",)),
-    # Below the app (its `send` writes to the socket) and around it: the ASGI server.
-    ("HTTP server (uvicorn, httptools; incl. socket I/O)", ("uvicorn/", "httptools", "uvloop")),
 )
-# Whatever has no frame of the above: the event loop itself, between the requests.
-HTTP_STAGE = "event loop and the rest"
+# Whatever has no frame of the above (asyncio's own loop, if uvloop is missing).
+HTTP_STAGE = "the rest"
 STAGES = (*(name for name, _ in STAGE_FRAMES), HTTP_STAGE)
 
 

@@ -23,7 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pgrest_core.ast import ApiRequest, RequestHead
 from pgrest_core.errors import InternalError, JwtError, PgrstError
@@ -144,6 +144,19 @@ class ServerTiming:
 
     def header(self) -> str:
         return ", ".join(f"{name};dur={self.durations.get(name, 0.0):.1f}" for name in self.PHASES)
+
+
+class _Untimed(ServerTiming):
+    """server-timing-enabled = false: nothing to time (two clock reads per phase saved)."""
+
+    def __init__(self) -> None:
+        self.durations = {}
+
+    def mark(self, phase: str) -> None:
+        pass
+
+
+_UNTIMED: Final = _Untimed()
 
 
 class PgrestApp:
@@ -559,7 +572,7 @@ class PgrestApp:
         """
         if not self._started:
             await self._ensure_started()
-        timing = ServerTiming()
+        timing = ServerTiming() if self.settings.server_timing_enabled else _UNTIMED
         auth = await self._authenticate(_header(headers, "authorization"))
         timing.mark("jwt")
         if self.schema_cache is None:

@@ -22,8 +22,9 @@ from benchmarks.b3_profile import HTTP_STAGE, STAGES, attribute, stage_of
           "respond_read (pgrest_core/response.py:94)"], "response"),
         (["run_asgi (uvicorn/protocols/http/httptools_impl.py:1)", "PgrestApp._http (pgrest_server/app.py:2)"],
          "server app (pgrest_server)"),
+        (["run_server (pgrest_server/run.py:134)"], "HTTP server and event loop (uvicorn, httptools, uvloop; incl. socket I/O)"),
         (["PgrestApp._http (pgrest_server/app.py:2)", "send (uvicorn/protocols/http/httptools_impl.py:522)"],
-         "HTTP server (uvicorn, httptools; incl. socket I/O)"),
+         "HTTP server and event loop (uvicorn, httptools, uvloop; incl. socket I/O)"),
     ],
 )
 def test_a_sample_goes_to_its_deepest_known_frame(leaf_frames: list[str], stage: str) -> None:
