@@ -49,19 +49,25 @@ OPENAPI31 = {"PGRST_OPENAPI_DEFAULT_VERSION": "3.1"}
 Check = Callable[[CheckContext, Response, Case[Any]], "bool | None"]
 
 
+def _prefer(case: Case[Any]) -> str:
+    return ",".join(str(value) for key, value in (case.headers or {}).items() if key.lower() == "prefer")
+
+
 def _prefers_representation(case: Case[Any]) -> bool:
-    prefer = ",".join(str(value) for key, value in (case.headers or {}).items() if key.lower() == "prefer")
-    return "return=representation" in prefer.replace(" ", "")
+    return "return=representation" in _prefer(case).replace(" ", "")
 
 
 def created_without_body(response: Response, case: Case[Any]) -> bool:
     """A POST's 201 without `Prefer: return=representation`: PostgREST's default (return=minimal)
     answers no body and no Content-Type. OpenAPI cannot mark a response's `content` optional (it
     lists the *potential* payloads), so the document's 201 describes the rows of
-    return=representation, and a body-less 201 is right exactly when they were not asked for."""
+    return=representation, and a body-less 201 is right exactly when they were not asked for.
+    An upsert (`Prefer: resolution=…`) that inserted no row (all were updated, or there were
+    none) answers 200 instead of 201, with no body either."""
+    upsert = "resolution=" in _prefer(case)
     return (
         case.method.upper() == "POST"
-        and response.status_code == 201
+        and (response.status_code == 201 or (response.status_code == 200 and upsert))
         and not response.content
         and "content-type" not in {key.lower() for key in response.headers}
         and not _prefers_representation(case)
