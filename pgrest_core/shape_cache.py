@@ -49,7 +49,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Final, Literal, NamedTuple
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from pgrest_core import ast
 from pgrest_core.ast import RequestHead
@@ -61,8 +61,8 @@ from pgrest_core.plan.mutate import mutation_kind, mutation_payload, payload_tex
 from pgrest_core.prepared import Prepared
 from pgrest_core.request.api_request import parse_request
 from pgrest_core.request.payload import CSV_TYPE, FORM_TYPE, PayloadShape
-from pgrest_core.request.raw_shape import LocationTemplate, RawShape, forwarded, new_tuple, raw_shape
-from pgrest_core.response import canonical_location
+from pgrest_core.request.raw_shape import RawShape, forwarded, new_tuple, raw_shape
+from pgrest_core.response import LocationTemplate, canonical_location
 from pgrest_core.schema.model import SchemaCache
 
 DEFAULT_CAPACITY: Final = 1024
@@ -307,15 +307,9 @@ def _with_condition_sentinels(
     request: ast.ApiRequest, conditions: tuple[ast.ScopedCondition, ...], count: int
 ) -> ast.ApiRequest:
     """The request with `conditions` (their values replaced by the first `count` sentinels) and
-    without headers, cookies and raw query pairs, as `_map_values` makes a read's probe."""
-    taken = iter([_sentinel(index) for index in range(count)])
-    mapped = tuple(
-        replace(scoped, condition=_map_condition(scoped.condition, lambda _old: next(taken)))
-        for scoped in conditions
-    )
-    return replace(
-        request, query=replace(request.query, conditions=mapped), headers=(), cookies=(), query_pairs=()
-    )
+    without headers, cookies and raw query pairs, as `_with_values` makes a read's probe."""
+    widened = replace(request, query=replace(request.query, conditions=conditions))
+    return _with_values(widened, tuple(_sentinel(index) for index in range(count)))
 
 
 def _write_probe(request: ast.ApiRequest, shape: _Shape) -> _Probe | None:
@@ -442,9 +436,8 @@ def _template(
             return None
     path = None
     location = probe.content_location  # writes and calls have none
-    if shape.kind == "read":
-        assert isinstance(request.target, ast.TableTarget)
-        path = options.base_path + "/" + quote(request.target.name, safe="")  # as prepare_read writes it
+    if shape.kind == "read" and fresh.content_location is not None:
+        path = fresh.content_location.partition("?")[0]  # the query follows the (encoded) path
         location = fresh.content_location  # the probe's is made of its values
     # Everything but the filled values must be what a fresh compile gives: recipe, access mode,
     # check_before_commit, function_settings, is_metadata, answer.
@@ -472,6 +465,16 @@ def _instantiate(template: _Template, values: tuple[object, ...], location: str 
     else:
         statement = _fill(prepared.statement, template.statement_slots, values)
     return prepared.with_values(statement, count_statement, location)
+
+
+def linkable_raw_shape(
+    method: str, path: str, query_string: str | bytes, headers: Sequence[tuple[str, str]], body: bytes | None
+) -> RawShape | None:
+    """The raw shape of a request `ShapeCache.prepare_raw` may answer: only reads (GET or HEAD,
+    without a body) are linked to raw shapes; writes and calls are parsed every time."""
+    if method.upper() not in ("GET", "HEAD") or body:
+        return None
+    return raw_shape(method, path, query_string, headers)
 
 
 # --- the cache ---------------------------------------------------------------------------------
@@ -615,9 +618,8 @@ class ShapeCache:
         """`parse_request` + `prepare` through this cache: a repeated read from its raw shape
         (not parsed), anything else parsed and served from the compiled-shape cache."""
         lowered = [(name.lower(), value) for name, value in headers]
-        raw = None
-        if method.upper() in ("GET", "HEAD") and not body:
-            raw = raw_shape(method, path, query_string, lowered)
+        raw = linkable_raw_shape(method, path, query_string, lowered, body)
+        if raw is not None:
             hit = self.prepare_raw(raw, lowered, cache, options)
             if hit is not None:
                 return hit

@@ -30,11 +30,10 @@ from pgrest_core.errors import InternalError, JwtError, PgrstError
 from pgrest_core.pipeline import Options
 from pgrest_core.prepared import Prepared, Response
 from pgrest_core.request.api_request import parse_request
-from pgrest_core.request.raw_shape import raw_shape
 from pgrest_core.response import error_response
-from pgrest_core.runner.host import Responder, transaction_for
+from pgrest_core.runner.host import Responder, prepared_transaction, transaction_for
 from pgrest_core.schema.model import SchemaCache
-from pgrest_core.shape_cache import ShapeCache
+from pgrest_core.shape_cache import ShapeCache, linkable_raw_shape
 from pgrest_core.stream import prepare_stream
 from pgrest_server.access_log import log_query, log_request
 from pgrest_server.cors import cors_headers, cors_preflight
@@ -581,9 +580,10 @@ class PgrestApp:
         raw_path = _raw_request_path(scope, path)
         query_string = bytes(scope.get("query_string", b""))
         raw = None
-        if method in _RAW_SHAPE_METHODS and not body and not self.settings.server_stream_responses:
+        if not self.settings.server_stream_responses:
+            raw = linkable_raw_shape(method, raw_path, query_string, headers, body)
+        if raw is not None:
             # A repeated read needs no parsing: its raw shape is linked to a compiled template.
-            raw = raw_shape(method, raw_path, query_string, headers)
             hit = self.shapes.prepare_raw(raw, headers, self.schema_cache, options)
             if hit is not None:
                 timing.mark("parse")
@@ -630,15 +630,7 @@ class PgrestApp:
         responder = Responder(prepared)
         row = await self._require_runner().run(
             prepared,
-            transaction_for(
-                request,
-                auth,
-                self.run_options,
-                read_only=prepared.read_only,
-                metadata=prepared.is_metadata,
-                path=path,
-                function_settings=prepared.function_settings,
-            ),
+            prepared_transaction(request, prepared, auth, self.run_options, path),
             authenticated=auth.authenticated,
             check=responder.check(),
             # The consistency escape hatch: read your own writes from the primary.
@@ -666,11 +658,6 @@ class PgrestApp:
         if self.settings.server_timing_enabled:
             return _with_headers(response, (("Server-Timing", timing.header()),))
         return response
-
-
-# Only reads are linked to raw shapes (pgrest_core/shape_cache.py): writes and calls are
-# parsed, then served from the compiled-shape cache.
-_RAW_SHAPE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _reads_from_primary(headers: list[tuple[str, str]]) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from typing import Final, NamedTuple
-from urllib.parse import quote
 
 from pgrest_core.request.api_request import decode_query, parse_cookies
 from pgrest_core.request.filters import REST_OPERATORS
@@ -59,19 +58,17 @@ def raw_shape(
     parts: list[Hashable] = []
     values: list[str] = []
     for key, value in pairs:
-        # `_split_filter`, inlined: this loop runs for every pair of every read.
-        if key not in RESERVED and key[key.rfind(".") + 1 :] not in RESERVED_LAST_SEGMENTS:
-            word, dot, rest = value.partition(".")
-            if dot and word in REST_OPERATORS and "\x00" not in rest:
-                parts.append((key, word))
-                values.append(rest)
-                continue
-        parts.append((key, value, None))  # a third member: never equal to a filter's part
+        split = split_filter(key, value)
+        if split is None:
+            parts.append((key, value, None))  # a third member: never equal to a filter's part
+        else:
+            parts.append((key, split[0]))
+            values.append(split[1])
     shaping = tuple([(name, value) for name, value in headers if name in SHAPE_HEADERS])
     return new_tuple(RawShape, ((method, path, tuple(parts), shaping), tuple(values), pairs))
 
 
-def _split_filter(key: str, value: str) -> tuple[str, str] | None:
+def split_filter(key: str, value: str) -> tuple[str, str] | None:
     """`id`, `eq.3` -> ("eq", "3") for a filter whose value is the rest of the text; else None."""
     if key in RESERVED or key[key.rfind(".") + 1 :] in RESERVED_LAST_SEGMENTS:
         return None
@@ -79,43 +76,6 @@ def _split_filter(key: str, value: str) -> tuple[str, str] | None:
     if dot and word in REST_OPERATORS and "\x00" not in rest:
         return word, rest
     return None
-
-
-class LocationTemplate(NamedTuple):
-    """Content-Location for the requests of one raw shape (`response.canonical_location`: the
-    pairs sorted by name, percent-encoded). The order and everything but the filter values are
-    the same for all of them, so only the values are encoded per request."""
-
-    path: str
-    pieces: tuple[tuple[str, int], ...]  # (encoded text, index of the value after it or -1)
-
-    @classmethod
-    def of(cls, path: str, pairs: Pairs) -> LocationTemplate:
-        pieces: list[tuple[str, str, int]] = []  # (key, encoded text, value index)
-        index = 0
-        for key, value in pairs:
-            split = _split_filter(key, value)
-            if split is None:
-                pieces.append((key, f"{quote(key, safe='')}={quote(value, safe='')}", -1))
-            else:
-                pieces.append((key, f"{quote(key, safe='')}={quote(split[0] + '.', safe='')}", index))
-                index += 1
-        pieces.sort(key=lambda piece: piece[0])  # stable, as canonical_location sorts
-        return cls(path, tuple((text, slot) for _key, text, slot in pieces))
-
-    def fill(self, values: tuple[str, ...]) -> str:
-        if not self.pieces:
-            return self.path
-        if len(self.pieces) == 1 and values:  # the usual `?id=eq.3`: no join needed
-            return self.path + "?" + self.pieces[0][0] + _encode(values[0])
-        return self.path + "?" + "&".join(
-            [text if slot < 0 else text + _encode(values[slot]) for text, slot in self.pieces]
-        )
-
-
-def _encode(value: str) -> str:
-    # Letters and digits need no escaping: skip `quote`, the costly part for most values.
-    return value if value.isascii() and value.isalnum() else quote(value, safe="")
 
 
 def forwarded(headers: Sequence[tuple[str, str]]) -> tuple[Pairs, Pairs]:

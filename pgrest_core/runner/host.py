@@ -142,6 +142,26 @@ def transaction_for(
 _READ_ONLY: tuple[tuple[str, str], ...] = (("transaction_read_only", "on"),)
 
 
+def prepared_transaction(
+    request: ApiRequest | RequestHead,
+    prepared: Prepared,
+    auth: AuthResult,
+    options: RunOptions,
+    path: str | None = None,
+) -> Transaction:
+    """`transaction_for` as `prepared` asks: its access mode, whether it is the OpenAPI
+    document's metadata query, and the called function's settings."""
+    return transaction_for(
+        request,
+        auth,
+        options,
+        read_only=prepared.read_only,
+        metadata=prepared.is_metadata,
+        path=path,
+        function_settings=prepared.function_settings,
+    )
+
+
 def hoisted(
     function_settings: tuple[tuple[str, str], ...], options: RunOptions
 ) -> tuple[tuple[str, str], ...]:
@@ -219,16 +239,7 @@ def _begin(
 ) -> tuple[Responder, Transaction]:
     """What both runners need before executing: the responder and the request's transaction."""
     _autocommit(conn)
-    transaction = transaction_for(
-        request,
-        auth,
-        options,
-        read_only=prepared.read_only,
-        metadata=prepared.is_metadata,
-        path=path,
-        function_settings=prepared.function_settings,
-    )
-    return Responder(prepared), transaction
+    return Responder(prepared), prepared_transaction(request, prepared, auth, options, path)
 
 
 # --- async -------------------------------------------------------------------------------------

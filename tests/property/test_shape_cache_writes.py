@@ -39,6 +39,7 @@ from pgrest_core.schema.model import (
     Table,
 )
 from pgrest_core.shape_cache import ShapeCache
+from tests.property.test_shape_cache import CountingCompiles
 from tests.unit.plan.films import FILMS, films_cache
 
 OPTIONS = Options(aggregates_enabled=True)
@@ -464,19 +465,6 @@ def test_cached_and_fresh_calls_are_identical(requests: list[Raw]) -> None:
 
 
 # --- templates are made and used -----------------------------------------------------------------
-
-
-class CountingCompiles:
-    """Counts the compiles ShapeCache makes (calls of pipeline.prepare from its module)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls = 0
-
-        def counting(*args: Any) -> Any:
-            self.calls += 1
-            return prepare(*args)
-
-        monkeypatch.setattr(shape_cache, "prepare", counting)
 
 
 JSON_BODY = (("Content-Type", "application/json"),)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from pgrest_core import shape_cache
 from pgrest_core.errors import PgrstError
 from pgrest_core.pipeline import Options, prepare
 from pgrest_core.request import api_request
@@ -15,27 +14,22 @@ from pgrest_core.request.raw_shape import raw_shape
 from pgrest_core.schema.model import SchemaCache
 from pgrest_core.shape_cache import ShapeCache
 from tests.property.compile_strategies import CACHE
+from tests.property.test_shape_cache import CountingCompiles
 
 OPTIONS = Options()
 Headers = list[tuple[str, str]]
 
 
-class Counting:
-    """Counts parses (parse_request) and compiles (the shape cache's calls of prepare)."""
+class Counting(CountingCompiles):
+    """Counts parses (`parse`, which `serve` calls) and compiles (`calls`)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.parses = self.compiles = 0
+        super().__init__(monkeypatch)
+        self.parses = 0
 
-        def parse(*args: Any, **kwargs: Any) -> Any:
-            self.parses += 1
-            return api_request.parse_request(*args, **kwargs)
-
-        def compile_(*args: Any) -> Any:
-            self.compiles += 1
-            return prepare(*args)
-
-        self.parse = parse
-        monkeypatch.setattr(shape_cache, "prepare", compile_)
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        self.parses += 1
+        return api_request.parse_request(*args, **kwargs)
 
 
 def serve(
@@ -60,7 +54,7 @@ def test_a_repeated_read_is_neither_parsed_nor_compiled(monkeypatch: pytest.Monk
     shapes = ShapeCache()
     answers = [serve(shapes, counting, f"select=id,title&id=eq.{value}&order=id") for value in range(6)]
     # 1: miss; 2: the template (two compiles); 3: template hit that links the raw shape; 4-6: raw.
-    assert counting.parses == 3 and counting.compiles == 3
+    assert counting.parses == 3 and counting.calls == 3
     for value, (_request, prepared) in enumerate(answers):
         assert prepared == fresh(f"select=id,title&id=eq.{value}&order=id")
 
